@@ -1,0 +1,32 @@
+//! Use cases and ports of rempart. The web and CLI layers call use cases here; use cases
+//! talk to the world only through ports: [`Store`], [`Clock`], [`SecureRandom`] and the
+//! [`Sealer`].
+
+pub mod beneficiaries;
+pub mod clock;
+pub mod demo;
+pub mod ids;
+pub mod store;
+pub mod synthetic;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use crypto::{SecureRandom, Sealer};
+pub use store::{Store, StoreError};
+
+use std::sync::Arc;
+
+/// The ports a use case needs, cheap to clone.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn SecureRandom>,
+    pub sealer: Arc<dyn Sealer>,
+}
+
+impl Ports {
+    /// A new time-ordered id (UUIDv7) from the injected clock and randomness.
+    pub fn new_id(&self) -> uuid::Uuid {
+        ids::new_id(self.clock.as_ref(), self.rng.as_ref())
+    }
+}

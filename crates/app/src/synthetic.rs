@@ -1,0 +1,1 @@
+//! Synthetic data: a French-looking population of members and beneficiaries (filled by the generator work).
