@@ -1,1 +1,6 @@
+//! The `rempart` binary (being written).
+
+mod cli;
+mod commands;
+
 fn main() {}

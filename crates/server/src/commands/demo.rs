@@ -1,0 +1,1 @@
+//! `rempart demo` (being written).

@@ -1,0 +1,1 @@
+//! `rempart gen` (being written).

@@ -1,0 +1,1 @@
+//! `rempart migrate` (being written).

@@ -1,0 +1,1 @@
+//! `rempart serve` (being written).
