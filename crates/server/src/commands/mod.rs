@@ -1,6 +1,6 @@
 //! One module per subcommand.
 
 pub mod demo;
-pub mod gen;
+pub mod generate;
 pub mod migrate;
 pub mod serve;
