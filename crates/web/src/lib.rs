@@ -1,1 +1,146 @@
-//! placeholder
+//! The HTTP face of rempart (axum 0.8): the only crate that knows axum.
+//!
+//! [`router`] builds the whole application from an [`AppState`]. Every response, including
+//! 404s, 405s, 413s, timeouts and errors, goes through the same layers: security headers, a
+//! request id (generated here, never taken from the client) in `x-request-id` and in the
+//! tracing span, an access log line (method, route template, status, latency: never the query
+//! string or the body), Prometheus metrics labelled by route template, a body limit and a
+//! timeout. Errors are RFC 9457 problem documents ([`ApiError`]).
+
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+
+pub use error::{ApiError, Json, PROBLEM_JSON, Problem};
+pub use metrics::Metrics;
+pub use middleware::{RequestId, X_REQUEST_ID};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// HTTP settings, from the server's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Largest request body accepted; a larger one is answered 413.
+    pub max_body_bytes: usize,
+    /// A request still running after this is abandoned and answered 503.
+    pub request_timeout: Duration,
+    /// Send `strict-transport-security` (when served over TLS, directly or behind a proxy).
+    pub hsts: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            hsts: false,
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub ports: app::Ports,
+    pub metrics: Metrics,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(ports: app::Ports, config: WebConfig, metrics: Metrics) -> Self {
+        Self {
+            ports,
+            metrics,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    with_layers(routes(), state)
+}
+
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/openapi.json", get(health::openapi_json))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Adds the fallback and the layers every response goes through (the last added runs first).
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    routes
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
+/// waits for the open requests (the caller bounds that wait with its grace period).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// For tests only: the application plus routes that exercise the error paths
+/// (`POST /__test/echo` takes and returns JSON, `GET /__test/internal` fails internally,
+/// `GET /__test/slow` never answers before the timeout), behind the very same layers.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+    use axum::routing::post;
+
+    pub fn router(state: AppState) -> Router {
+        with_layers(routes().merge(test_routes()), state)
+    }
+
+    fn test_routes() -> Router<AppState> {
+        Router::new()
+            .route("/__test/echo", post(echo))
+            .route("/__test/internal", get(internal))
+            .route("/__test/slow", get(slow))
+    }
+
+    async fn echo(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+        Json(body)
+    }
+
+    async fn internal() -> Result<Json<()>, ApiError> {
+        Err(ApiError::internal(
+            "database password=hunter2 at /var/lib/secret failed: SELECT nir FROM beneficiaries",
+        ))
+    }
+
+    async fn slow() -> Json<()> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Json(())
+    }
+}
