@@ -1,5 +1,23 @@
-//! The `Store` port on PostgreSQL.
+//! The `Store` port on PostgreSQL (production). The schema is kept portable to
+//! Postgres-compatible distributed engines (Citus first): application-made UUIDv7 keys, no
+//! sequences, triggers or extensions, `insurer_id` on every table holding beneficiary data.
+//!
+//! Queries are runtime `sqlx::query` with static SQL and `.bind` (see
+//! `crates/store-sqlite/migrations/README.md`). SQLSTATE 40001/40P01 is `Retryable`, 23505 is
+//! `Conflict` with the constraint name, a broken foreign key (23503) is
+//! `Conflict { constraint: "foreign_key" }`, connection failures are `Unavailable`. Errors
+//! never carry SQL text or bound values. Timestamps are truncated to the microsecond.
 
+mod accounts;
+mod beneficiaries;
+mod cards;
+mod codec;
+mod contracts;
+mod error;
+mod insurers;
+
+use crate::codec::u64_count;
+use crate::error::db_err;
 use app::store::{
     AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
     OrganisationRecord, PracticeRecord, ProfessionalRecord, Store, StoreCounts, StoreError,
@@ -8,11 +26,15 @@ use async_trait::async_trait;
 use domain::accounts::{OrganisationKind, ProfessionalId};
 use domain::contracts::ContractCode;
 use domain::ids::{AmNumber, AmcNumber, MemberNumber};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
 use time::Date;
 use uuid::Uuid;
 
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+/// Connections per store.
+const MAX_CONNECTIONS: u32 = 8;
 
 /// A PostgreSQL connection pool.
 #[derive(Debug, Clone)]
@@ -21,22 +43,37 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url`; runs no migration.
+    /// Connects to `url` (checking one connection now). Runs nothing else: call
+    /// [`PgStore::migrate`] to create the schema.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Unavailable("the PostgreSQL URL is not valid".into()))?;
         let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect(url)
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
             .await
-            .map_err(|_| StoreError::Unavailable("cannot connect to PostgreSQL".into()))?;
+            .map_err(|e| match db_err(e) {
+                StoreError::Unavailable(m) => StoreError::Unavailable(m),
+                _ => StoreError::Unavailable("cannot connect to PostgreSQL".into()),
+            })?;
         Ok(Self { pool })
     }
 
-    /// Applies the pending migrations.
+    /// Applies the pending migrations of `migrations/`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(|_| StoreError::Other("migration failed".into()))
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(inner) => db_err(inner),
+                _ => StoreError::Other("the migrations could not be applied".into()),
+            })
+    }
+
+    /// Closes every connection of the pool (tests close before dropping their database).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }
 
@@ -45,141 +82,176 @@ impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        Err(pending())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
+
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        Err(pending())
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM insurers) AS insurers, (SELECT COUNT(*) FROM contracts) AS contracts, \
+             (SELECT COUNT(*) FROM beneficiaries) AS beneficiaries, (SELECT COUNT(*) FROM cards) AS cards, \
+             (SELECT COUNT(*) FROM practices) AS practices, (SELECT COUNT(*) FROM professionals) AS professionals, \
+             (SELECT COUNT(*) FROM accounts) AS accounts",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(StoreCounts {
+            insurers: u64_count(&row, "insurers")?,
+            contracts: u64_count(&row, "contracts")?,
+            beneficiaries: u64_count(&row, "beneficiaries")?,
+            cards: u64_count(&row, "cards")?,
+            practices: u64_count(&row, "practices")?,
+            professionals: u64_count(&row, "professionals")?,
+            accounts: u64_count(&row, "accounts")?,
+        })
     }
-    async fn insert_organisation(&self, _org: &OrganisationRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_organisation(&self, org: &OrganisationRecord) -> Result<(), StoreError> {
+        accounts::insert_organisation(&self.pool, org).await
     }
-    async fn get_organisation(&self, _id: Uuid) -> Result<OrganisationRecord, StoreError> {
-        Err(pending())
+
+    async fn get_organisation(&self, id: Uuid) -> Result<OrganisationRecord, StoreError> {
+        accounts::get_organisation(&self.pool, id).await
     }
+
     async fn list_organisations(
         &self,
-        _kind: OrganisationKind,
+        kind: OrganisationKind,
     ) -> Result<Vec<OrganisationRecord>, StoreError> {
-        Err(pending())
+        accounts::list_organisations(&self.pool, kind).await
     }
-    async fn insert_insurer(&self, _insurer: &InsurerRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_insurer(&self, insurer: &InsurerRecord) -> Result<(), StoreError> {
+        insurers::insert(&self.pool, insurer).await
     }
-    async fn get_insurer(&self, _id: Uuid) -> Result<InsurerRecord, StoreError> {
-        Err(pending())
+
+    async fn get_insurer(&self, id: Uuid) -> Result<InsurerRecord, StoreError> {
+        insurers::get(&self.pool, id).await
     }
+
     async fn find_insurer_by_amc(
         &self,
-        _amc: &AmcNumber,
+        amc: &AmcNumber,
     ) -> Result<Option<InsurerRecord>, StoreError> {
-        Err(pending())
+        insurers::find_by_amc(&self.pool, amc).await
     }
+
     async fn list_insurers(&self) -> Result<Vec<InsurerRecord>, StoreError> {
-        Err(pending())
+        insurers::list(&self.pool).await
     }
-    async fn insert_contract(&self, _contract: &ContractRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_contract(&self, contract: &ContractRecord) -> Result<(), StoreError> {
+        contracts::insert(&self.pool, contract).await
     }
-    async fn get_contract(
-        &self,
-        _insurer_id: Uuid,
-        _id: Uuid,
-    ) -> Result<ContractRecord, StoreError> {
-        Err(pending())
+
+    async fn get_contract(&self, insurer_id: Uuid, id: Uuid) -> Result<ContractRecord, StoreError> {
+        contracts::get(&self.pool, insurer_id, id).await
     }
+
     async fn find_contract_in_effect(
         &self,
-        _insurer_id: Uuid,
-        _code: &ContractCode,
-        _on: Date,
+        insurer_id: Uuid,
+        code: &ContractCode,
+        on: Date,
     ) -> Result<Option<ContractRecord>, StoreError> {
-        Err(pending())
+        contracts::find_in_effect(&self.pool, insurer_id, code, on).await
     }
-    async fn list_contracts(&self, _insurer_id: Uuid) -> Result<Vec<ContractRecord>, StoreError> {
-        Err(pending())
+
+    async fn list_contracts(&self, insurer_id: Uuid) -> Result<Vec<ContractRecord>, StoreError> {
+        contracts::list(&self.pool, insurer_id).await
     }
-    async fn insert_beneficiaries(&self, _rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_beneficiaries(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
+        beneficiaries::insert_all(&self.pool, rows).await
     }
+
     async fn get_beneficiary(
         &self,
-        _insurer_id: Uuid,
-        _id: Uuid,
+        insurer_id: Uuid,
+        id: Uuid,
     ) -> Result<BeneficiaryRecord, StoreError> {
-        Err(pending())
+        beneficiaries::get(&self.pool, insurer_id, id).await
     }
+
     async fn find_member(
         &self,
-        _insurer_id: Uuid,
-        _member: &MemberNumber,
+        insurer_id: Uuid,
+        member: &MemberNumber,
     ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
-        Err(pending())
+        beneficiaries::find_member(&self.pool, insurer_id, member).await
     }
-    async fn insert_cards(&self, _cards: &[CardRecord]) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
+        cards::insert_all(&self.pool, cards).await
     }
-    async fn get_card(&self, _id: Uuid) -> Result<CardRecord, StoreError> {
-        Err(pending())
+
+    async fn get_card(&self, id: Uuid) -> Result<CardRecord, StoreError> {
+        cards::get(&self.pool, id).await
     }
+
     async fn find_member_cards(
         &self,
-        _insurer_id: Uuid,
-        _member: &MemberNumber,
+        insurer_id: Uuid,
+        member: &MemberNumber,
     ) -> Result<Vec<CardRecord>, StoreError> {
-        Err(pending())
+        cards::find_member(&self.pool, insurer_id, member).await
     }
-    async fn insert_practice(&self, _practice: &PracticeRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
+        accounts::insert_practice(&self.pool, practice).await
     }
-    async fn get_practice(&self, _id: Uuid) -> Result<PracticeRecord, StoreError> {
-        Err(pending())
+
+    async fn get_practice(&self, id: Uuid) -> Result<PracticeRecord, StoreError> {
+        accounts::get_practice(&self.pool, id).await
     }
+
     async fn find_practice_by_am_number(
         &self,
-        _am: &AmNumber,
+        am: &AmNumber,
     ) -> Result<Option<PracticeRecord>, StoreError> {
-        Err(pending())
+        accounts::find_practice_by_am_number(&self.pool, am).await
     }
+
     async fn insert_professional(
         &self,
-        _professional: &ProfessionalRecord,
+        professional: &ProfessionalRecord,
     ) -> Result<(), StoreError> {
-        Err(pending())
+        accounts::insert_professional(&self.pool, professional).await
     }
+
     async fn find_professional_by_national_id(
         &self,
-        _id: &ProfessionalId,
+        id: &ProfessionalId,
     ) -> Result<Option<ProfessionalRecord>, StoreError> {
-        Err(pending())
+        accounts::find_professional_by_national_id(&self.pool, id).await
     }
+
     async fn list_professionals(
         &self,
-        _practice_id: Uuid,
+        practice_id: Uuid,
     ) -> Result<Vec<ProfessionalRecord>, StoreError> {
-        Err(pending())
+        accounts::list_professionals(&self.pool, practice_id).await
     }
-    async fn insert_account(&self, _account: &AccountRecord) -> Result<(), StoreError> {
-        Err(pending())
-    }
-    async fn get_account(&self, _id: Uuid) -> Result<AccountRecord, StoreError> {
-        Err(pending())
-    }
-    async fn list_accounts(
-        &self,
-        _organisation_id: Uuid,
-    ) -> Result<Vec<AccountRecord>, StoreError> {
-        Err(pending())
-    }
-    async fn set_account_status(
-        &self,
-        _id: Uuid,
-        _status: AccountStatus,
-    ) -> Result<(), StoreError> {
-        Err(pending())
-    }
-}
 
-fn pending() -> StoreError {
-    StoreError::Other("not implemented yet".into())
+    async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        accounts::insert_account(&self.pool, account).await
+    }
+
+    async fn get_account(&self, id: Uuid) -> Result<AccountRecord, StoreError> {
+        accounts::get_account(&self.pool, id).await
+    }
+
+    async fn list_accounts(&self, organisation_id: Uuid) -> Result<Vec<AccountRecord>, StoreError> {
+        accounts::list_accounts(&self.pool, organisation_id).await
+    }
+
+    async fn set_account_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
+        accounts::set_account_status(&self.pool, id, status).await
+    }
 }

@@ -1,5 +1,22 @@
-//! The `Store` port on SQLite (embedded default).
+//! The `Store` port on SQLite, the embedded default: one database file in WAL mode, one
+//! writer connection (SQLite serialises writers anyway; one connection avoids `SQLITE_BUSY`
+//! between our own writers) and a small pool of readers.
+//!
+//! Queries are runtime `sqlx::query` with static SQL and `.bind` (see `migrations/README.md`).
+//! Conventions: UUIDs are 16-byte BLOBs, dates TEXT `YYYY-MM-DD`, timestamps UTC TEXT
+//! `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microsecond precision, truncated). Errors never carry SQL
+//! text or bound values; a broken foreign key is `Conflict { constraint: "foreign_key" }`.
 
+mod accounts;
+mod beneficiaries;
+mod cards;
+mod codec;
+mod contracts;
+mod error;
+mod insurers;
+
+use crate::codec::u64_count;
+use crate::error::db_err;
 use app::store::{
     AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
     OrganisationRecord, PracticeRecord, ProfessionalRecord, Store, StoreCounts, StoreError,
@@ -8,13 +25,15 @@ use async_trait::async_trait;
 use domain::accounts::{OrganisationKind, ProfessionalId};
 use domain::contracts::ContractCode;
 use domain::ids::{AmNumber, AmcNumber, MemberNumber};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
 use time::Date;
 use uuid::Uuid;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use std::path::Path;
-use std::time::Duration;
+/// Readers allowed at once (WAL lets them run beside the writer).
+const READERS: u32 = 4;
 
 /// A SQLite database file: one writer connection, a pool of readers.
 #[derive(Debug, Clone)]
@@ -24,12 +43,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file; runs no migration.
+    /// Opens the database file, creating it if missing (WAL, `busy_timeout` 5 s, foreign
+    /// keys on). Runs nothing else: call [`SqliteStore::migrate`] to create the schema.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
@@ -38,20 +59,22 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Unavailable("cannot open the SQLite database".into()))?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
+            .max_connections(READERS)
+            .connect_with(options.create_if_missing(false))
             .await
             .map_err(|_| StoreError::Unavailable("cannot open the SQLite database".into()))?;
         Ok(Self { writer, reader })
     }
 
-    /// Applies the pending migrations.
+    /// Applies the pending migrations of `migrations/` through the writer connection.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let _ = &self.reader;
         sqlx::migrate!("./migrations")
             .run(&self.writer)
             .await
-            .map_err(|_| StoreError::Other("migration failed".into()))
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(inner) => db_err(inner),
+                _ => StoreError::Other("the migrations could not be applied".into()),
+            })
     }
 }
 
@@ -60,141 +83,176 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        Err(pending())
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
+
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        Err(pending())
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM insurers) AS insurers, (SELECT COUNT(*) FROM contracts) AS contracts, \
+             (SELECT COUNT(*) FROM beneficiaries) AS beneficiaries, (SELECT COUNT(*) FROM cards) AS cards, \
+             (SELECT COUNT(*) FROM practices) AS practices, (SELECT COUNT(*) FROM professionals) AS professionals, \
+             (SELECT COUNT(*) FROM accounts) AS accounts",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(StoreCounts {
+            insurers: u64_count(&row, "insurers")?,
+            contracts: u64_count(&row, "contracts")?,
+            beneficiaries: u64_count(&row, "beneficiaries")?,
+            cards: u64_count(&row, "cards")?,
+            practices: u64_count(&row, "practices")?,
+            professionals: u64_count(&row, "professionals")?,
+            accounts: u64_count(&row, "accounts")?,
+        })
     }
-    async fn insert_organisation(&self, _org: &OrganisationRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_organisation(&self, org: &OrganisationRecord) -> Result<(), StoreError> {
+        accounts::insert_organisation(&self.writer, org).await
     }
-    async fn get_organisation(&self, _id: Uuid) -> Result<OrganisationRecord, StoreError> {
-        Err(pending())
+
+    async fn get_organisation(&self, id: Uuid) -> Result<OrganisationRecord, StoreError> {
+        accounts::get_organisation(&self.reader, id).await
     }
+
     async fn list_organisations(
         &self,
-        _kind: OrganisationKind,
+        kind: OrganisationKind,
     ) -> Result<Vec<OrganisationRecord>, StoreError> {
-        Err(pending())
+        accounts::list_organisations(&self.reader, kind).await
     }
-    async fn insert_insurer(&self, _insurer: &InsurerRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_insurer(&self, insurer: &InsurerRecord) -> Result<(), StoreError> {
+        insurers::insert(&self.writer, insurer).await
     }
-    async fn get_insurer(&self, _id: Uuid) -> Result<InsurerRecord, StoreError> {
-        Err(pending())
+
+    async fn get_insurer(&self, id: Uuid) -> Result<InsurerRecord, StoreError> {
+        insurers::get(&self.reader, id).await
     }
+
     async fn find_insurer_by_amc(
         &self,
-        _amc: &AmcNumber,
+        amc: &AmcNumber,
     ) -> Result<Option<InsurerRecord>, StoreError> {
-        Err(pending())
+        insurers::find_by_amc(&self.reader, amc).await
     }
+
     async fn list_insurers(&self) -> Result<Vec<InsurerRecord>, StoreError> {
-        Err(pending())
+        insurers::list(&self.reader).await
     }
-    async fn insert_contract(&self, _contract: &ContractRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_contract(&self, contract: &ContractRecord) -> Result<(), StoreError> {
+        contracts::insert(&self.writer, contract).await
     }
-    async fn get_contract(
-        &self,
-        _insurer_id: Uuid,
-        _id: Uuid,
-    ) -> Result<ContractRecord, StoreError> {
-        Err(pending())
+
+    async fn get_contract(&self, insurer_id: Uuid, id: Uuid) -> Result<ContractRecord, StoreError> {
+        contracts::get(&self.reader, insurer_id, id).await
     }
+
     async fn find_contract_in_effect(
         &self,
-        _insurer_id: Uuid,
-        _code: &ContractCode,
-        _on: Date,
+        insurer_id: Uuid,
+        code: &ContractCode,
+        on: Date,
     ) -> Result<Option<ContractRecord>, StoreError> {
-        Err(pending())
+        contracts::find_in_effect(&self.reader, insurer_id, code, on).await
     }
-    async fn list_contracts(&self, _insurer_id: Uuid) -> Result<Vec<ContractRecord>, StoreError> {
-        Err(pending())
+
+    async fn list_contracts(&self, insurer_id: Uuid) -> Result<Vec<ContractRecord>, StoreError> {
+        contracts::list(&self.reader, insurer_id).await
     }
-    async fn insert_beneficiaries(&self, _rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_beneficiaries(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
+        beneficiaries::insert_all(&self.writer, rows).await
     }
+
     async fn get_beneficiary(
         &self,
-        _insurer_id: Uuid,
-        _id: Uuid,
+        insurer_id: Uuid,
+        id: Uuid,
     ) -> Result<BeneficiaryRecord, StoreError> {
-        Err(pending())
+        beneficiaries::get(&self.reader, insurer_id, id).await
     }
+
     async fn find_member(
         &self,
-        _insurer_id: Uuid,
-        _member: &MemberNumber,
+        insurer_id: Uuid,
+        member: &MemberNumber,
     ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
-        Err(pending())
+        beneficiaries::find_member(&self.reader, insurer_id, member).await
     }
-    async fn insert_cards(&self, _cards: &[CardRecord]) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
+        cards::insert_all(&self.writer, cards).await
     }
-    async fn get_card(&self, _id: Uuid) -> Result<CardRecord, StoreError> {
-        Err(pending())
+
+    async fn get_card(&self, id: Uuid) -> Result<CardRecord, StoreError> {
+        cards::get(&self.reader, id).await
     }
+
     async fn find_member_cards(
         &self,
-        _insurer_id: Uuid,
-        _member: &MemberNumber,
+        insurer_id: Uuid,
+        member: &MemberNumber,
     ) -> Result<Vec<CardRecord>, StoreError> {
-        Err(pending())
+        cards::find_member(&self.reader, insurer_id, member).await
     }
-    async fn insert_practice(&self, _practice: &PracticeRecord) -> Result<(), StoreError> {
-        Err(pending())
+
+    async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
+        accounts::insert_practice(&self.writer, practice).await
     }
-    async fn get_practice(&self, _id: Uuid) -> Result<PracticeRecord, StoreError> {
-        Err(pending())
+
+    async fn get_practice(&self, id: Uuid) -> Result<PracticeRecord, StoreError> {
+        accounts::get_practice(&self.reader, id).await
     }
+
     async fn find_practice_by_am_number(
         &self,
-        _am: &AmNumber,
+        am: &AmNumber,
     ) -> Result<Option<PracticeRecord>, StoreError> {
-        Err(pending())
+        accounts::find_practice_by_am_number(&self.reader, am).await
     }
+
     async fn insert_professional(
         &self,
-        _professional: &ProfessionalRecord,
+        professional: &ProfessionalRecord,
     ) -> Result<(), StoreError> {
-        Err(pending())
+        accounts::insert_professional(&self.writer, professional).await
     }
+
     async fn find_professional_by_national_id(
         &self,
-        _id: &ProfessionalId,
+        id: &ProfessionalId,
     ) -> Result<Option<ProfessionalRecord>, StoreError> {
-        Err(pending())
+        accounts::find_professional_by_national_id(&self.reader, id).await
     }
+
     async fn list_professionals(
         &self,
-        _practice_id: Uuid,
+        practice_id: Uuid,
     ) -> Result<Vec<ProfessionalRecord>, StoreError> {
-        Err(pending())
+        accounts::list_professionals(&self.reader, practice_id).await
     }
-    async fn insert_account(&self, _account: &AccountRecord) -> Result<(), StoreError> {
-        Err(pending())
-    }
-    async fn get_account(&self, _id: Uuid) -> Result<AccountRecord, StoreError> {
-        Err(pending())
-    }
-    async fn list_accounts(
-        &self,
-        _organisation_id: Uuid,
-    ) -> Result<Vec<AccountRecord>, StoreError> {
-        Err(pending())
-    }
-    async fn set_account_status(
-        &self,
-        _id: Uuid,
-        _status: AccountStatus,
-    ) -> Result<(), StoreError> {
-        Err(pending())
-    }
-}
 
-fn pending() -> StoreError {
-    StoreError::Other("not implemented yet".into())
+    async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        accounts::insert_account(&self.writer, account).await
+    }
+
+    async fn get_account(&self, id: Uuid) -> Result<AccountRecord, StoreError> {
+        accounts::get_account(&self.reader, id).await
+    }
+
+    async fn list_accounts(&self, organisation_id: Uuid) -> Result<Vec<AccountRecord>, StoreError> {
+        accounts::list_accounts(&self.reader, organisation_id).await
+    }
+
+    async fn set_account_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
+        accounts::set_account_status(&self.writer, id, status).await
+    }
 }

@@ -1,0 +1,15 @@
+-- Accounts of people, in an organisation; professional accounts name their professional.
+CREATE TABLE accounts (
+    id              UUID NOT NULL,
+    organisation_id UUID NOT NULL,
+    role            TEXT NOT NULL,
+    display_name    TEXT NOT NULL,
+    professional_id UUID,
+    status          TEXT NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    CONSTRAINT accounts_pkey PRIMARY KEY (id),
+    CONSTRAINT accounts_organisation_fkey FOREIGN KEY (organisation_id) REFERENCES organisations (id),
+    CONSTRAINT accounts_professional_fkey FOREIGN KEY (professional_id) REFERENCES professionals (id)
+);
+
+CREATE INDEX accounts_organisation ON accounts (organisation_id, created_at, id);

@@ -1,0 +1,104 @@
+//! Contracts: versioned, effective-dated guarantee tables.
+
+use crate::codec::{
+    col, corrupt, date_col, date_text, opt_date_col, opt_date_text, parsed, timestamp_col,
+    timestamp_text,
+};
+use crate::error::db_err;
+use app::store::{ContractRecord, StoreError};
+use domain::contracts::ContractCode;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteRow;
+use time::Date;
+use uuid::Uuid;
+
+pub(crate) async fn insert(pool: &SqlitePool, c: &ContractRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contracts (id, insurer_id, code, version, label, responsible, effective_from, effective_to, guarantees, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .bind(c.id)
+    .bind(c.insurer_id)
+    .bind(c.code.as_str())
+    .bind(i64::from(c.version))
+    .bind(&c.label)
+    .bind(c.responsible)
+    .bind(date_text(c.effective_from)?)
+    .bind(opt_date_text(c.effective_to)?)
+    .bind(&c.guarantees)
+    .bind(timestamp_text(c.created_at)?)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn get(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+    id: Uuid,
+) -> Result<ContractRecord, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, insurer_id, code, version, label, responsible, effective_from, effective_to, guarantees, created_at \
+         FROM contracts WHERE insurer_id = ?1 AND id = ?2",
+    )
+    .bind(insurer_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
+pub(crate) async fn find_in_effect(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+    code: &ContractCode,
+    on: Date,
+) -> Result<Option<ContractRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, insurer_id, code, version, label, responsible, effective_from, effective_to, guarantees, created_at \
+         FROM contracts \
+         WHERE insurer_id = ?1 AND code = ?2 AND effective_from <= ?3 AND (effective_to IS NULL OR effective_to >= ?3) \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(insurer_id)
+    .bind(code.as_str())
+    .bind(date_text(on)?)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn list(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+) -> Result<Vec<ContractRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, insurer_id, code, version, label, responsible, effective_from, effective_to, guarantees, created_at \
+         FROM contracts WHERE insurer_id = ?1 ORDER BY code, version",
+    )
+    .bind(insurer_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(row: &SqliteRow) -> Result<ContractRecord, StoreError> {
+    let version: i64 = col(row, "version")?;
+    Ok(ContractRecord {
+        id: col(row, "id")?,
+        insurer_id: col(row, "insurer_id")?,
+        code: parsed(row, "code", ContractCode::parse)?,
+        version: u32::try_from(version).map_err(|_| corrupt("version"))?,
+        label: col(row, "label")?,
+        responsible: col(row, "responsible")?,
+        effective_from: date_col(row, "effective_from")?,
+        effective_to: opt_date_col(row, "effective_to")?,
+        guarantees: col(row, "guarantees")?,
+        created_at: timestamp_col(row, "created_at")?,
+    })
+}
