@@ -1,1 +1,0 @@
-//! Synthetic data: a French-looking population of members and beneficiaries (filled by the generator work).
