@@ -23,6 +23,12 @@ impl OrganisationKind {
     }
 }
 
+impl fmt::Display for OrganisationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 impl FromStr for OrganisationKind {
     type Err = crate::beneficiaries::ParseEnumError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -30,7 +36,12 @@ impl FromStr for OrganisationKind {
             "operator" => OrganisationKind::Operator,
             "insurer" => OrganisationKind::Insurer,
             "practice" => OrganisationKind::Practice,
-            _ => return Err(crate::beneficiaries::ParseEnumError { field: "kind", reason: "must be operator, insurer or practice" }),
+            _ => {
+                return Err(crate::beneficiaries::ParseEnumError {
+                    field: "kind",
+                    reason: "must be operator, insurer or practice",
+                });
+            }
         })
     }
 }
@@ -107,10 +118,12 @@ impl fmt::Display for Profession {
 impl FromStr for Profession {
     type Err = crate::beneficiaries::ParseEnumError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profession::ALL
-            .into_iter()
-            .find(|p| p.code() == s)
-            .ok_or(crate::beneficiaries::ParseEnumError { field: "profession", reason: "unknown profession" })
+        Profession::ALL.into_iter().find(|p| p.code() == s).ok_or(
+            crate::beneficiaries::ParseEnumError {
+                field: "profession",
+                reason: "unknown profession",
+            },
+        )
     }
 }
 
@@ -141,7 +154,10 @@ impl ProfessionalId {
         match kind {
             "rpps" => Rpps::parse(value).map(ProfessionalId::Rpps),
             "adeli" => Adeli::parse(value).map(ProfessionalId::Adeli),
-            _ => Err(crate::IdError::new("professional_id_kind", "must be rpps or adeli")),
+            _ => Err(crate::IdError::new(
+                "professional_id_kind",
+                "must be rpps or adeli",
+            )),
         }
     }
 }
@@ -171,10 +187,18 @@ impl Role {
     /// The kind of organisation an account of this role belongs to.
     pub fn organisation_kind(self) -> OrganisationKind {
         match self {
-            Role::OperatorAdmin | Role::OperatorAnalyst | Role::Auditor => OrganisationKind::Operator,
+            Role::OperatorAdmin | Role::OperatorAnalyst | Role::Auditor => {
+                OrganisationKind::Operator
+            }
             Role::InsurerStaff => OrganisationKind::Insurer,
             Role::Professional => OrganisationKind::Practice,
         }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
     }
 }
 
@@ -194,5 +218,118 @@ impl FromStr for Role {
                 });
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_ROLES: [Role; 5] = [
+        Role::OperatorAdmin,
+        Role::OperatorAnalyst,
+        Role::InsurerStaff,
+        Role::Professional,
+        Role::Auditor,
+    ];
+
+    #[test]
+    fn organisation_kind_code_parses_back() {
+        for k in [
+            OrganisationKind::Operator,
+            OrganisationKind::Insurer,
+            OrganisationKind::Practice,
+        ] {
+            assert_eq!(k.code().parse::<OrganisationKind>(), Ok(k));
+            assert_eq!(k.to_string(), k.code());
+        }
+    }
+
+    #[test]
+    fn unknown_organisation_kind_is_refused_naming_the_field() {
+        let e = "hospital".parse::<OrganisationKind>().unwrap_err();
+        assert_eq!(e.field, "kind");
+    }
+
+    #[test]
+    fn profession_code_and_display_parse_back() {
+        for p in Profession::ALL {
+            assert_eq!(p.code().parse::<Profession>(), Ok(p));
+            assert_eq!(p.to_string(), p.code());
+        }
+    }
+
+    #[test]
+    fn unknown_profession_is_refused_naming_the_field() {
+        let e = "Optician".parse::<Profession>().unwrap_err();
+        assert_eq!((e.field, e.reason), ("profession", "unknown profession"));
+    }
+
+    #[test]
+    fn every_profession_has_at_least_one_care_domain() {
+        for p in Profession::ALL {
+            assert!(!p.domains().is_empty(), "{p}");
+        }
+    }
+
+    #[test]
+    fn an_optician_sees_optics_only() {
+        assert_eq!(
+            Profession::Optician.domains(),
+            &[crate::rights::CareDomain::Opti]
+        );
+    }
+
+    #[test]
+    fn role_code_parses_back_and_belongs_to_one_organisation_kind() {
+        for r in ALL_ROLES {
+            assert_eq!(r.code().parse::<Role>(), Ok(r));
+            assert_eq!(r.to_string(), r.code());
+        }
+        assert_eq!(
+            Role::Professional.organisation_kind(),
+            OrganisationKind::Practice
+        );
+        assert_eq!(
+            Role::InsurerStaff.organisation_kind(),
+            OrganisationKind::Insurer
+        );
+        assert_eq!(
+            Role::Auditor.organisation_kind(),
+            OrganisationKind::Operator
+        );
+    }
+
+    #[test]
+    fn unknown_role_is_refused_naming_the_field() {
+        let e = "admin".parse::<Role>().unwrap_err();
+        assert_eq!(e.field, "role");
+    }
+
+    #[test]
+    fn professional_id_parses_rpps_and_adeli() {
+        let rpps = ProfessionalId::parse("rpps", "10003879623").unwrap();
+        assert_eq!((rpps.kind(), rpps.value()), ("rpps", "10003879623"));
+        let adeli = ProfessionalId::parse("adeli", "751234567").unwrap();
+        assert_eq!((adeli.kind(), adeli.value()), ("adeli", "751234567"));
+    }
+
+    #[test]
+    fn professional_id_with_a_bad_value_or_kind_is_refused() {
+        assert_eq!(
+            ProfessionalId::parse("rpps", "10003879624")
+                .unwrap_err()
+                .field,
+            "rpps"
+        );
+        assert_eq!(
+            ProfessionalId::parse("adeli", "1").unwrap_err().field,
+            "adeli"
+        );
+        let e = ProfessionalId::parse("siret", "73282932000074").unwrap_err();
+        assert_eq!(
+            (e.field, e.reason.as_str()),
+            ("professional_id_kind", "must be rpps or adeli")
+        );
     }
 }

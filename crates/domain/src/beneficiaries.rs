@@ -52,7 +52,12 @@ impl FromStr for Quality {
             "concubin" | "04" => Quality::Concubin,
             "enfant" | "06" => Quality::Enfant,
             "autre" | "09" => Quality::Autre,
-            _ => return Err(ParseEnumError { field: "quality", reason: "must be assure, conjoint, concubin, enfant or autre" }),
+            _ => {
+                return Err(ParseEnumError {
+                    field: "quality",
+                    reason: "must be assure, conjoint, concubin, enfant or autre",
+                });
+            }
         })
     }
 }
@@ -123,7 +128,10 @@ impl Validity {
         if let Some(to) = to
             && to < from
         {
-            return Err(ParseEnumError { field: "valid_to", reason: "must not be before valid_from" });
+            return Err(ParseEnumError {
+                field: "valid_to",
+                reason: "must not be before valid_from",
+            });
         }
         Ok(Self { from, to })
     }
@@ -159,4 +167,148 @@ pub struct Beneficiary {
     pub quality: Quality,
     pub contract_code: String,
     pub validity: Validity,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    const ALL_QUALITIES: [Quality; 5] = [
+        Quality::Assure,
+        Quality::Conjoint,
+        Quality::Concubin,
+        Quality::Enfant,
+        Quality::Autre,
+    ];
+
+    const ALL_STATUSES: [MaritalStatus; 7] = [
+        MaritalStatus::Celibataire,
+        MaritalStatus::Marie,
+        MaritalStatus::Pacse,
+        MaritalStatus::Concubinage,
+        MaritalStatus::Divorce,
+        MaritalStatus::Veuf,
+        MaritalStatus::Inconnu,
+    ];
+
+    fn identity() -> Identity {
+        Identity {
+            nir: Nir::parse("255081416802538").unwrap(),
+            birth_rank: BirthRank::new(1).unwrap(),
+            last_name: "Dupontel".into(),
+            first_name: "Albertine".into(),
+            birth_date: date!(1955 - 08 - 17),
+            marital_status: MaritalStatus::Veuf,
+        }
+    }
+
+    #[test]
+    fn quality_code_and_display_parse_back() {
+        for q in ALL_QUALITIES {
+            assert_eq!(q.code().parse::<Quality>(), Ok(q));
+            assert_eq!(q.to_string(), q.code());
+        }
+    }
+
+    #[test]
+    fn quality_parses_the_amo_numeric_codes() {
+        let codes = [
+            ("00", Quality::Assure),
+            ("02", Quality::Conjoint),
+            ("04", Quality::Concubin),
+        ];
+        for (code, q) in codes
+            .into_iter()
+            .chain([("06", Quality::Enfant), ("09", Quality::Autre)])
+        {
+            assert_eq!(code.parse::<Quality>(), Ok(q));
+        }
+    }
+
+    #[test]
+    fn unknown_quality_is_refused_naming_the_field() {
+        for input in ["", "01", "child", "ASSURE"] {
+            let e = input.parse::<Quality>().unwrap_err();
+            assert_eq!(e.field, "quality");
+            assert_eq!(e.to_string(), format!("quality: {}", e.reason));
+        }
+    }
+
+    #[test]
+    fn marital_status_code_and_display_parse_back() {
+        for m in ALL_STATUSES {
+            assert_eq!(m.code().parse::<MaritalStatus>(), Ok(m));
+            assert_eq!(m.to_string(), m.code());
+        }
+    }
+
+    #[test]
+    fn empty_marital_status_is_unknown() {
+        assert_eq!("".parse::<MaritalStatus>(), Ok(MaritalStatus::Inconnu));
+        assert_eq!(" veuf ".parse::<MaritalStatus>(), Ok(MaritalStatus::Veuf));
+    }
+
+    #[test]
+    fn unknown_marital_status_is_refused_naming_the_field() {
+        let e = "married".parse::<MaritalStatus>().unwrap_err();
+        assert_eq!(e.field, "marital_status");
+        assert!(!e.to_string().contains("married"));
+    }
+
+    #[test]
+    fn validity_includes_both_ends() {
+        let v = Validity::new(date!(2025 - 01 - 01), Some(date!(2025 - 12 - 31))).unwrap();
+        assert!(v.contains(date!(2025 - 01 - 01)));
+        assert!(v.contains(date!(2025 - 12 - 31)));
+        assert!(!v.contains(date!(2024 - 12 - 31)));
+        assert!(!v.contains(date!(2026 - 01 - 01)));
+    }
+
+    #[test]
+    fn open_ended_validity_has_no_end() {
+        let v = Validity::new(date!(2025 - 01 - 01), None).unwrap();
+        assert!(v.contains(date!(2099 - 01 - 01)));
+        assert!(!v.contains(date!(2024 - 12 - 31)));
+    }
+
+    #[test]
+    fn validity_of_a_single_day_is_accepted() {
+        let day = date!(2025 - 03 - 01);
+        assert!(Validity::new(day, Some(day)).unwrap().contains(day));
+    }
+
+    #[test]
+    fn validity_ending_before_it_starts_is_refused() {
+        let e = Validity::new(date!(2025 - 01 - 02), Some(date!(2025 - 01 - 01))).unwrap_err();
+        assert_eq!(
+            (e.field, e.reason),
+            ("valid_to", "must not be before valid_from")
+        );
+    }
+
+    #[test]
+    fn identity_debug_never_shows_a_field() {
+        let shown = format!("{:?} {:#?}", identity(), identity());
+        assert!(shown.starts_with("Identity(<redacted>)"));
+        for secret in ["2550814", "Dupontel", "Albertine", "1955", "Veuf", "veuf"] {
+            assert!(!shown.contains(secret), "{secret}");
+        }
+    }
+
+    #[test]
+    fn beneficiary_debug_hides_identity_and_member_number() {
+        let b = Beneficiary {
+            member_number: MemberNumber::parse("ADH123456").unwrap(),
+            identity: identity(),
+            quality: Quality::Assure,
+            contract_code: "ESSENTIEL".into(),
+            validity: Validity::new(date!(2025 - 01 - 01), None).unwrap(),
+        };
+        let shown = format!("{b:?}");
+        for secret in ["ADH123456", "2550814", "Dupontel", "Albertine"] {
+            assert!(!shown.contains(secret), "{secret}");
+        }
+        assert!(shown.contains("ESSENTIEL"));
+    }
 }

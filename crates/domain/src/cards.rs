@@ -17,3 +17,28 @@ pub struct CardFace {
     pub validity: Validity,
     pub domains: Vec<(CareDomain, Regime)>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Rate;
+    use time::macros::date;
+
+    #[test]
+    fn card_face_debug_never_shows_the_member_number() {
+        let card = CardFace {
+            amc: AmcNumber::parse("12345678").unwrap(),
+            convention_type: "TP".into(),
+            routing_criterion: String::new(),
+            member_number: MemberNumber::parse("ADH987654").unwrap(),
+            validity: Validity::new(date!(2025 - 01 - 01), Some(date!(2025 - 12 - 31))).unwrap(),
+            domains: vec![
+                (CareDomain::Phar, Regime::Rate(Rate::percent(100))),
+                (CareDomain::Opti, Regime::PriorApproval),
+            ],
+        };
+        let shown = format!("{card:?}");
+        assert!(!shown.contains("ADH987654"));
+        assert!(shown.contains("MemberNumber(<redacted>)"));
+    }
+}

@@ -12,8 +12,16 @@ pub struct ContractCode(String);
 impl ContractCode {
     pub fn parse(input: &str) -> Result<Self, crate::IdError> {
         let s = input.trim();
-        if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-            return Err(crate::IdError::new("contract_code", "must be 1 to 32 upper-case letters, digits, - or _"));
+        if s.is_empty()
+            || s.len() > 32
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(crate::IdError::new(
+                "contract_code",
+                "must be 1 to 32 upper-case letters, digits, - or _",
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -46,4 +54,53 @@ pub struct ContractVersion {
     pub responsible: bool,
     pub effective: Validity,
     pub guarantees_json: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn contract_code_of_upper_case_letters_digits_dash_and_underscore_is_accepted() {
+        for input in ["ESSENTIEL", "A", "CONFORT-2025_B", &"X".repeat(32)] {
+            assert_eq!(ContractCode::parse(input).unwrap().as_str(), input);
+        }
+        assert_eq!(
+            ContractCode::parse(" ESSENTIEL ").unwrap().as_str(),
+            "ESSENTIEL"
+        );
+    }
+
+    #[test]
+    fn contract_code_empty_too_long_or_lower_case_is_refused() {
+        for input in ["", "essentiel", "ESSENTIEL PLUS", "ÉCO", &"X".repeat(33)] {
+            let e = ContractCode::parse(input).unwrap_err();
+            assert_eq!(e.field, "contract_code");
+            assert_eq!(
+                e.reason,
+                "must be 1 to 32 upper-case letters, digits, - or _"
+            );
+        }
+    }
+
+    #[test]
+    fn contract_code_converts_to_and_from_string() {
+        let code = ContractCode::try_from("CONFORT".to_string()).unwrap();
+        assert_eq!(String::from(code), "CONFORT");
+        assert!(ContractCode::try_from(String::new()).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn contract_code_round_trips(code in "[A-Z0-9_-]{1,32}") {
+            let parsed = ContractCode::parse(&code).unwrap();
+            prop_assert_eq!(parsed.as_str(), code.as_str());
+        }
+
+        #[test]
+        fn contract_code_parse_never_panics(s in any::<String>()) {
+            let _ = ContractCode::parse(&s);
+        }
+    }
 }

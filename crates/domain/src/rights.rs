@@ -69,7 +69,10 @@ pub struct UnknownDomain;
 impl FromStr for CareDomain {
     type Err = UnknownDomain;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CareDomain::ALL.into_iter().find(|d| d.code() == s.trim()).ok_or(UnknownDomain)
+        CareDomain::ALL
+            .into_iter()
+            .find(|d| d.code() == s.trim())
+            .ok_or(UnknownDomain)
     }
 }
 
@@ -87,5 +90,46 @@ impl fmt::Display for Regime {
             Regime::Rate(r) => write!(f, "{r}"),
             Regime::PriorApproval => f.write_str("PEC"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn care_domain_code_and_display_parse_back() {
+        for d in CareDomain::ALL {
+            assert_eq!(d.code().parse::<CareDomain>(), Ok(d));
+            assert_eq!(d.to_string(), d.code());
+        }
+        assert_eq!(" OPTI ".parse::<CareDomain>(), Ok(CareDomain::Opti));
+    }
+
+    #[test]
+    fn unknown_care_domain_is_refused() {
+        for input in ["", "opti", "CURE", "PH7"] {
+            assert_eq!(input.parse::<CareDomain>(), Err(UnknownDomain));
+        }
+        assert_eq!(
+            UnknownDomain.to_string(),
+            "domain: unknown care domain code"
+        );
+    }
+
+    #[test]
+    fn only_optics_and_audiology_need_prior_approval() {
+        let pec: Vec<CareDomain> = CareDomain::ALL
+            .into_iter()
+            .filter(|d| d.needs_prior_approval())
+            .collect();
+        assert_eq!(pec, [CareDomain::Opti, CareDomain::Audi]);
+    }
+
+    #[test]
+    fn regime_displays_as_printed_on_the_card() {
+        assert_eq!(Regime::Rate(Rate::percent(100)).to_string(), "100%");
+        assert_eq!(Regime::Rate(Rate::percent(300)).to_string(), "300%");
+        assert_eq!(Regime::PriorApproval.to_string(), "PEC");
     }
 }
