@@ -1,10 +1,30 @@
-//! Cryptography of rempart: field sealing (XChaCha20-Poly1305 with associated data binding a
-//! ciphertext to its table, column, row and key version) and the randomness port. Blind
-//! indexes, envelope keys, the `KeyProvider` port, Ed25519 signing and Merkle maths join here
-//! with their issues. No primitive is written by hand: they come from RustCrypto crates.
+//! Cryptography of rempart. No primitive is written by hand: they come from RustCrypto,
+//! dalek and cryptoki.
+//!
+//! - [`sealing`]: field sealing (XChaCha20-Poly1305, AAD binding table, column, row and key
+//!   version) behind the [`Sealer`] seam.
+//! - [`keys`]: the [`KeyProvider`] port — key-encryption keys by version, in files (dev) or a
+//!   PKCS#11 token; the only I/O of this crate.
+//! - [`envelope`]: data keys per scope (insurer) wrapped by the provider, and the
+//!   [`EnvelopeSealer`] that seals with them.
+//! - [`blind_index`]: truncated keyed hashes for exact-match lookups on sealed fields.
+//! - [`cards`]: signed card tokens (Ed25519) for the datamatrix, verification codes.
+//! - [`random`]: the randomness port.
+//!
+//! The byte layouts are described in each module and summarised in `README.md`.
 
+pub mod blind_index;
+pub mod cards;
+pub mod envelope;
+pub mod keys;
 pub mod random;
 pub mod sealing;
 
+pub use blind_index::BlindIndex;
+pub use cards::{
+    CardClaims, CardDomain, CardSigningKey, CardVerifyingKeys, CodeHasher, Regime, TokenError,
+};
+pub use envelope::{DataKeyRecord, EnvelopeSealer, Keyring, ScopedSealer};
+pub use keys::{FileKeyProvider, KeyError, KeyProvider, Pkcs11KeyProvider};
 pub use random::{OsRandom, SecureRandom, SeededRandom};
-pub use sealing::{FieldRef, SealError, Sealer, XChaChaSealer};
+pub use sealing::{DataKey, FieldRef, SealError, Sealer, XChaChaSealer, sealed_key_version};

@@ -15,6 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 const FORMAT: u8 = 0x01;
 const HEADER: usize = 1 + 4 + 24;
+const TAG: usize = 16;
 const AAD_PREFIX: &[u8] = b"rempart/seal/v1";
 
 /// Where a sealed value lives: its table, column and row.
@@ -31,7 +32,8 @@ impl FieldRef {
     }
 
     fn aad(&self, key_version: u32) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(AAD_PREFIX.len() + self.table.len() + self.column.len() + 22);
+        let mut aad =
+            Vec::with_capacity(AAD_PREFIX.len() + self.table.len() + self.column.len() + 22);
         aad.extend_from_slice(AAD_PREFIX);
         aad.extend_from_slice(self.table.as_bytes());
         aad.push(0);
@@ -89,7 +91,22 @@ impl DataKey {
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The XChaCha20-Poly1305 cipher keyed with this data key.
+    pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.expose().into())
+    }
 }
+
+impl PartialEq for DataKey {
+    /// Constant-time comparison (tests and rewrap checks).
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(&*other.0).into()
+    }
+}
+
+impl Eq for DataKey {}
 
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,16 +123,25 @@ pub struct XChaChaSealer {
 }
 
 impl XChaChaSealer {
-    pub fn new(keys: Vec<(u32, DataKey)>, current: u32, rng: Arc<dyn SecureRandom>) -> Result<Self, SealError> {
+    pub fn new(
+        keys: Vec<(u32, DataKey)>,
+        current: u32,
+        rng: Arc<dyn SecureRandom>,
+    ) -> Result<Self, SealError> {
         let mut ciphers = BTreeMap::new();
         for (version, key) in keys {
-            let cipher = XChaCha20Poly1305::new_from_slice(key.expose()).map_err(|_| SealError::Seal)?;
+            let cipher =
+                XChaCha20Poly1305::new_from_slice(key.expose()).map_err(|_| SealError::Seal)?;
             ciphers.insert(version, cipher);
         }
         if !ciphers.contains_key(&current) {
             return Err(SealError::UnknownKeyVersion(current));
         }
-        Ok(Self { ciphers, current, rng })
+        Ok(Self {
+            ciphers,
+            current,
+            rng,
+        })
     }
 
     pub fn current_version(&self) -> u32 {
@@ -125,35 +151,83 @@ impl XChaChaSealer {
 
 impl Sealer for XChaChaSealer {
     fn seal(&self, field: &FieldRef, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
-        let cipher = self.ciphers.get(&self.current).ok_or(SealError::UnknownKeyVersion(self.current))?;
-        let mut nonce = [0u8; 24];
-        self.rng.fill(&mut nonce);
-        let aad = field.aad(self.current);
-        let ct = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: &aad })
-            .map_err(|_| SealError::Seal)?;
-        let mut out = Vec::with_capacity(HEADER + ct.len());
-        out.push(FORMAT);
-        out.extend_from_slice(&self.current.to_be_bytes());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        Ok(out)
+        let cipher = self
+            .ciphers
+            .get(&self.current)
+            .ok_or(SealError::UnknownKeyVersion(self.current))?;
+        seal_with(cipher, self.current, field, plaintext, self.rng.as_ref())
     }
 
     fn open(&self, field: &FieldRef, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        if sealed.len() < HEADER + 16 || sealed[0] != FORMAT {
-            return Err(SealError::Malformed);
-        }
-        let version = u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]);
-        let cipher = self.ciphers.get(&version).ok_or(SealError::UnknownKeyVersion(version))?;
-        let mut nonce = [0u8; 24];
-        nonce.copy_from_slice(&sealed[5..HEADER]);
-        let aad = field.aad(version);
-        cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: &sealed[HEADER..], aad: &aad })
-            .map(Zeroizing::new)
-            .map_err(|_| SealError::Authentication)
+        let version = sealed_key_version(sealed)?;
+        let cipher = self
+            .ciphers
+            .get(&version)
+            .ok_or(SealError::UnknownKeyVersion(version))?;
+        open_with(cipher, field, sealed)
     }
+}
+
+/// The key version (key id) written in a sealed value's header, without opening it. Lets a
+/// re-encryption job find the rows still sealed under an old data key.
+pub fn sealed_key_version(sealed: &[u8]) -> Result<u32, SealError> {
+    if sealed.len() < HEADER + TAG || sealed[0] != FORMAT {
+        return Err(SealError::Malformed);
+    }
+    Ok(u32::from_be_bytes([
+        sealed[1], sealed[2], sealed[3], sealed[4],
+    ]))
+}
+
+/// Seals `plaintext` with `cipher`, writing `key_version` in the header and the AAD.
+pub(crate) fn seal_with(
+    cipher: &XChaCha20Poly1305,
+    key_version: u32,
+    field: &FieldRef,
+    plaintext: &[u8],
+    rng: &dyn SecureRandom,
+) -> Result<Vec<u8>, SealError> {
+    let mut nonce = [0u8; 24];
+    rng.fill(&mut nonce);
+    let aad = field.aad(key_version);
+    let ct = cipher
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| SealError::Seal)?;
+    let mut out = Vec::with_capacity(HEADER + ct.len());
+    out.push(FORMAT);
+    out.extend_from_slice(&key_version.to_be_bytes());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// Opens a sealed value with `cipher`; the key version is read from the header (the caller
+/// picked `cipher` from it) and checked through the AAD.
+pub(crate) fn open_with(
+    cipher: &XChaCha20Poly1305,
+    field: &FieldRef,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let version = sealed_key_version(sealed)?;
+    let mut nonce = [0u8; 24];
+    nonce.copy_from_slice(&sealed[5..HEADER]);
+    let aad = field.aad(version);
+    cipher
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: &sealed[HEADER..],
+                aad: &aad,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Authentication)
 }
 
 #[cfg(test)]
