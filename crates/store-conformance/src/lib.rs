@@ -1,17 +1,103 @@
-//! One behavioural suite over `dyn Store`, run by both store crates' tests.
+//! One behavioural suite over `dyn Store`, run by both store crates' tests: the suite is
+//! the contract of the `Store` port.
+//!
+//! Each case is an async fn taking a fresh, empty, migrated store (`Arc<dyn Store>`) in
+//! [`cases`]; [`conformance_suite!`] expands to one `#[tokio::test]` per case:
+//!
+//! ```ignore
+//! async fn fresh() -> Option<store_conformance::Fixture> { /* open, migrate */ }
+//! store_conformance::conformance_suite!(fresh);
+//! ```
+//!
+//! Decisions the suite pins down, beyond the doc comments of `app::store`:
+//! - timestamps are kept to the microsecond (sub-microsecond digits are truncated) and come
+//!   back in UTC, as the same instant;
+//! - `list_organisations`, `list_insurers`, `list_professionals` and `list_accounts` list the
+//!   oldest first (`created_at`, then id); `list_contracts` orders codes bytewise;
+//! - `find_member_cards` orders by `valid_from`, then `valid_to`, then id, all descending;
+//! - a row naming a missing parent (organisation, insurer, contract of the same insurer,
+//!   practice, professional) is refused with `Conflict { constraint: "foreign_key" }`.
 
-use app::store::Store;
-use std::sync::Arc;
+pub mod cases;
+mod fixture;
+pub mod support;
 
-/// A fresh, empty, migrated store and whatever must live as long as it (a temp dir, a database).
-pub struct Fixture<G> {
-    pub store: Arc<dyn Store>,
-    pub guard: G,
-}
+pub use fixture::{Fixture, run};
 
-/// Expands to one `#[tokio::test]` per case; `$factory` is an async fn returning
-/// `Option<Fixture<G>>` (`None`: backend unavailable, the test was skipped visibly).
+/// Expands to one `#[tokio::test]` per conformance case. `$factory` is an async fn (or a
+/// closure returning a future) giving `Option<Fixture>`: a fresh, empty, migrated store, or
+/// `None` when the backend is unavailable and the test was skipped visibly.
+/// The crate using it needs `tokio` (features `macros`, `rt`) among its dev-dependencies.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($factory:expr) => {};
+    ($factory:expr) => {
+        $crate::conformance_suite!(@cases $factory;
+            ping_answers_on_a_fresh_store,
+            backend_names_itself,
+            counts_are_zero_on_a_fresh_store,
+            counts_follow_every_insert,
+            organisation_round_trips_every_field,
+            missing_organisation_is_not_found,
+            duplicate_organisation_id_conflicts_on_organisations_pkey,
+            list_organisations_returns_only_that_kind_oldest_first,
+            insurer_round_trips_every_field,
+            missing_insurer_is_not_found,
+            insurer_is_found_by_its_amc_number,
+            duplicate_amc_number_conflicts_on_insurers_amc,
+            duplicate_insurer_id_conflicts_on_insurers_pkey,
+            insurer_needs_an_insurer_organisation_with_its_id,
+            list_insurers_returns_every_insurer_oldest_first,
+            contract_round_trips_every_field,
+            contract_of_another_insurer_is_not_found,
+            duplicate_contract_version_conflicts_on_contracts_version,
+            duplicate_contract_id_conflicts_on_contracts_pkey,
+            no_contract_is_in_effect_before_its_first_period,
+            contract_in_effect_is_the_version_whose_period_contains_the_day,
+            no_contract_is_in_effect_after_a_closed_period,
+            open_ended_contract_stays_in_effect,
+            highest_version_wins_where_periods_overlap,
+            contract_in_effect_keeps_to_its_code_and_insurer,
+            list_contracts_orders_by_code_then_version_within_the_insurer,
+            beneficiary_round_trips_every_field,
+            beneficiary_of_another_insurer_is_not_found,
+            sealed_fields_are_stored_byte_exactly,
+            beneficiary_batch_with_a_duplicate_id_inserts_nothing,
+            beneficiary_batch_repeating_an_id_inserts_nothing,
+            empty_batches_are_accepted,
+            beneficiary_needs_a_contract_of_its_insurer,
+            find_member_returns_the_family_by_birth_rank_then_id,
+            find_member_of_an_unknown_member_is_empty,
+            card_round_trips_every_field,
+            missing_card_is_not_found,
+            card_batch_with_a_duplicate_id_inserts_nothing,
+            find_member_cards_returns_newest_validity_first_for_that_member_only,
+            practice_round_trips_every_field,
+            missing_practice_is_not_found,
+            practice_is_found_by_its_am_number,
+            duplicate_am_number_conflicts_on_practices_am_number,
+            duplicate_practice_id_conflicts_on_practices_pkey,
+            professional_is_found_by_national_id,
+            duplicate_national_id_conflicts_on_professionals_national_id,
+            duplicate_professional_id_conflicts_on_professionals_pkey,
+            list_professionals_keeps_to_the_practice_oldest_first,
+            account_round_trips_every_field,
+            missing_account_is_not_found,
+            duplicate_account_id_conflicts_on_accounts_pkey,
+            account_needs_its_organisation,
+            list_accounts_keeps_to_the_organisation_oldest_first,
+            set_account_status_suspends_and_reactivates,
+            set_account_status_of_a_missing_account_is_not_found,
+            timestamps_come_back_as_the_same_instant_in_utc,
+            timestamps_are_truncated_to_the_microsecond,
+            text_keeps_quotes_and_unicode,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::run(stringify!($case), ($factory)().await, $crate::cases::$case).await;
+            }
+        )*
+    };
 }

@@ -43,3 +43,13 @@ pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
         _ => StoreError::Other("database error".into()),
     }
 }
+
+/// Unique constraints that only exist as foreign-key targets contain the primary key: a
+/// duplicate there is a duplicate id, whichever index PostgreSQL checks first.
+fn rule_name(constraint: &str) -> &str {
+    match constraint {
+        "organisations_id_kind" => "organisations_pkey",
+        "contracts_insurer_id_id" => "contracts_pkey",
+        other => other,
+    }
+}

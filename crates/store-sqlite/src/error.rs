@@ -8,10 +8,9 @@ use sqlx::error::ErrorKind;
 /// (`UNIQUE constraint failed: <table>.<column>, …`).
 const UNIQUE_RULES: &[(&str, &str)] = &[
     ("organisations.id", "organisations_pkey"),
-    (
-        "organisations.id, organisations.kind",
-        "organisations_id_kind",
-    ),
+    // (id, kind) and (insurer_id, id) exist only as foreign-key targets: a duplicate there
+    // is a duplicate id, whichever index SQLite checks first.
+    ("organisations.id, organisations.kind", "organisations_pkey"),
     ("insurers.id", "insurers_pkey"),
     ("insurers.amc", "insurers_amc"),
     ("contracts.id", "contracts_pkey"),
@@ -19,10 +18,7 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
         "contracts.insurer_id, contracts.code, contracts.version",
         "contracts_version",
     ),
-    (
-        "contracts.insurer_id, contracts.id",
-        "contracts_insurer_id_id",
-    ),
+    ("contracts.insurer_id, contracts.id", "contracts_pkey"),
     ("beneficiaries.id", "beneficiaries_pkey"),
     ("cards.id", "cards_pkey"),
     ("practices.id", "practices_pkey"),
