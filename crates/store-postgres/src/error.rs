@@ -15,7 +15,7 @@ pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
                 // serialization_failure, deadlock_detected
                 "40001" | "40P01" => StoreError::Retryable,
                 "23505" => StoreError::Conflict {
-                    constraint: db.constraint().unwrap_or("unique").to_string(),
+                    constraint: rule_name(db.constraint().unwrap_or("unique")).to_string(),
                 },
                 "23503" => StoreError::Conflict {
                     constraint: FOREIGN_KEY.to_string(),
