@@ -1,1 +1,1115 @@
-//! Demo seeding (filled later).
+//! Demo seeding: an operator, two insurers with an `ESSENTIEL` and a `CONFORT` contract each,
+//! 10,000 synthetic beneficiaries in families (sealed like real ones), their cards, 30
+//! professionals in 15 practices, and their accounts (docs/demo.md).
+//!
+//! Deterministic: the population and every identifier come from the seed; row ids and
+//! timestamps from the ports. Idempotent: when the first demo insurer exists, nothing is
+//! written and the summary of what is there is returned.
+
+use crate::Ports;
+use crate::store::{
+    AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
+    OrganisationRecord, PracticeRecord, ProfessionalRecord, StoreCounts, StoreError,
+};
+use crate::synthetic;
+use crypto::{FieldRef, SealError};
+use domain::IdError;
+use domain::accounts::{OrganisationKind, Profession, ProfessionalId, Role};
+use domain::contracts::ContractCode;
+use domain::ids::{Adeli, AmNumber, AmcNumber, Finess, Iban, Rpps, Siret};
+use domain::rights::CareDomain;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+use time::{Date, Month, OffsetDateTime};
+use uuid::Uuid;
+
+/// Beneficiaries loaded by the demo.
+pub const BENEFICIARIES: usize = 10_000;
+/// Rows per `insert_beneficiaries` / `insert_cards` call.
+pub const BATCH: usize = 1_000;
+/// The operator organisation's name.
+pub const OPERATOR_NAME: &str = "Rempart — opérateur de démonstration";
+
+/// The demo insurers: name, AMC number, routing criterion printed on their cards.
+pub const INSURERS: [(&str, &str, &str); 2] = [
+    ("Mutuelle des Tilleuls", "880000011", "MDT"),
+    ("Solidarité Santé Atlantique", "880000029", "SSA"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot seal demo data: {0}")]
+    Seal(#[from] SealError),
+    #[error("demo data is invalid: {0}")]
+    Invalid(#[from] IdError),
+    #[error("demo data is invalid: {0}")]
+    Other(String),
+}
+
+/// An insurer of the demo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoInsurer {
+    pub id: Uuid,
+    pub name: String,
+    pub amc: String,
+}
+
+/// What the demo store holds (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoSummary {
+    /// True when the store was already seeded and nothing was written.
+    pub already_seeded: bool,
+    pub insurers: Vec<DemoInsurer>,
+    /// The operator administrator's account.
+    pub operator_admin: Option<Uuid>,
+    pub counts: DemoCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct DemoCounts {
+    pub insurers: u64,
+    pub contracts: u64,
+    pub beneficiaries: u64,
+    pub cards: u64,
+    pub practices: u64,
+    pub professionals: u64,
+    pub accounts: u64,
+}
+
+impl From<StoreCounts> for DemoCounts {
+    fn from(c: StoreCounts) -> Self {
+        Self {
+            insurers: c.insurers,
+            contracts: c.contracts,
+            beneficiaries: c.beneficiaries,
+            cards: c.cards,
+            practices: c.practices,
+            professionals: c.professionals,
+            accounts: c.accounts,
+        }
+    }
+}
+
+/// Seeds the demo data set into `ports.store` (first run only).
+pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
+    let first_amc = AmcNumber::parse(INSURERS[0].1)?;
+    if ports.store.find_insurer_by_amc(&first_amc).await?.is_some() {
+        return existing_summary(ports).await;
+    }
+    let now = ports.clock.now();
+    let year = now.year();
+
+    // The operator and its administrator.
+    let operator_id = ports.new_id();
+    let operator = OrganisationRecord {
+        id: operator_id,
+        kind: OrganisationKind::Operator,
+        name: OPERATOR_NAME.into(),
+        created_at: now,
+    };
+    ports.store.insert_organisation(&operator).await?;
+    let admin_id = ports.new_id();
+    ports
+        .store
+        .insert_account(&AccountRecord {
+            id: admin_id,
+            organisation_id: operator_id,
+            role: Role::OperatorAdmin,
+            display_name: "Administrateur de démonstration".into(),
+            professional_id: None,
+            status: AccountStatus::Active,
+            created_at: now,
+        })
+        .await?;
+
+    // Insurers and their contracts.
+    let year_start = date(year, Month::January, 1)?;
+    let mut insurers = Vec::new();
+    for (name, amc, routing) in INSURERS {
+        let id = ports.new_id();
+        ports
+            .store
+            .insert_organisation(&OrganisationRecord {
+                id,
+                kind: OrganisationKind::Insurer,
+                name: name.into(),
+                created_at: now,
+            })
+            .await?;
+        ports
+            .store
+            .insert_insurer(&InsurerRecord {
+                id,
+                amc: AmcNumber::parse(amc)?,
+                name: name.into(),
+                created_at: now,
+            })
+            .await?;
+        let mut contracts = HashMap::new();
+        for plan in [Plan::Essentiel, Plan::Confort] {
+            let contract = ContractRecord {
+                id: ports.new_id(),
+                insurer_id: id,
+                code: ContractCode::parse(plan.code())?,
+                version: 1,
+                label: plan.label().into(),
+                responsible: true,
+                effective_from: year_start,
+                effective_to: None,
+                guarantees: guarantees_json(plan)?,
+                created_at: now,
+            };
+            ports.store.insert_contract(&contract).await?;
+            contracts.insert(plan.code(), contract.id);
+        }
+        insurers.push(SeededInsurer {
+            id,
+            routing,
+            contracts,
+            beneficiaries: Vec::new(),
+            cards: Vec::new(),
+        });
+    }
+
+    // The population, family by family, alternating insurers.
+    let config = synthetic::Config {
+        seed,
+        insurer: None,
+        year,
+    };
+    let mut remaining = BENEFICIARIES;
+    for (i, mut family) in synthetic::Population::new(&config).enumerate() {
+        if remaining == 0 {
+            break;
+        }
+        family.members.truncate(remaining);
+        remaining -= family.members.len();
+        let insurer = &mut insurers[i % INSURERS.len()];
+        let plan = if family.contract_code == Plan::Confort.code() {
+            Plan::Confort
+        } else {
+            Plan::Essentiel
+        };
+        let contract_id = *insurer
+            .contracts
+            .get(plan.code())
+            .ok_or_else(|| DemoError::Other("unknown contract".into()))?;
+        for b in &family.members {
+            let record = crate::beneficiaries::new_record(
+                ports.sealer.as_ref(),
+                ports.new_id(),
+                insurer.id,
+                contract_id,
+                b,
+                now,
+            )?;
+            insurer.beneficiaries.push(record);
+        }
+        if let Some(holder) = family.members.first() {
+            for (from, to) in card_periods(holder.validity.from, holder.validity.to, year)? {
+                insurer.cards.push(CardRecord {
+                    id: ports.new_id(),
+                    insurer_id: insurer.id,
+                    member_number: family.member_number.clone(),
+                    convention_type: "TP".into(),
+                    routing_criterion: insurer.routing.into(),
+                    valid_from: from,
+                    valid_to: to,
+                    domains: card_domains_json(plan)?,
+                    created_at: now,
+                });
+            }
+        }
+        flush(ports, insurer, BATCH).await?;
+    }
+    for insurer in &mut insurers {
+        flush(ports, insurer, 1).await?;
+    }
+
+    seed_practices(ports, seed, now).await?;
+    let mut summary = existing_summary(ports).await?;
+    summary.already_seeded = false;
+    Ok(summary)
+}
+
+struct SeededInsurer {
+    id: Uuid,
+    routing: &'static str,
+    contracts: HashMap<&'static str, Uuid>,
+    beneficiaries: Vec<BeneficiaryRecord>,
+    cards: Vec<CardRecord>,
+}
+
+/// Writes the buffered rows of `insurer` once `at_least` of them are waiting.
+async fn flush(
+    ports: &Ports,
+    insurer: &mut SeededInsurer,
+    at_least: usize,
+) -> Result<(), DemoError> {
+    if !insurer.beneficiaries.is_empty() && insurer.beneficiaries.len() >= at_least {
+        ports
+            .store
+            .insert_beneficiaries(&insurer.beneficiaries)
+            .await?;
+        insurer.beneficiaries.clear();
+    }
+    if !insurer.cards.is_empty() && insurer.cards.len() >= at_least {
+        ports.store.insert_cards(&insurer.cards).await?;
+        insurer.cards.clear();
+    }
+    Ok(())
+}
+
+/// The summary of an already seeded store.
+async fn existing_summary(ports: &Ports) -> Result<DemoSummary, DemoError> {
+    let mut insurers = Vec::new();
+    for (_, amc, _) in INSURERS {
+        if let Some(i) = ports
+            .store
+            .find_insurer_by_amc(&AmcNumber::parse(amc)?)
+            .await?
+        {
+            insurers.push(DemoInsurer {
+                id: i.id,
+                name: i.name,
+                amc: i.amc.as_str().to_string(),
+            });
+        }
+    }
+    let mut operator_admin = None;
+    for org in ports
+        .store
+        .list_organisations(OrganisationKind::Operator)
+        .await?
+    {
+        if org.name != OPERATOR_NAME {
+            continue;
+        }
+        operator_admin = ports
+            .store
+            .list_accounts(org.id)
+            .await?
+            .into_iter()
+            .find(|a| a.role == Role::OperatorAdmin)
+            .map(|a| a.id);
+    }
+    let counts = ports.store.counts().await?.into();
+    Ok(DemoSummary {
+        already_seeded: true,
+        insurers,
+        operator_admin,
+        counts,
+    })
+}
+
+fn date(year: i32, month: Month, day: u8) -> Result<Date, DemoError> {
+    Date::from_calendar_date(year, month, day).map_err(|e| DemoError::Other(e.to_string()))
+}
+
+/// One card per calendar year of the family's validity, for last year and this year.
+fn card_periods(from: Date, to: Option<Date>, year: i32) -> Result<Vec<(Date, Date)>, DemoError> {
+    let first = from.year().max(year - 1);
+    let last = to.map_or(year, |t| t.year().min(year));
+    (first..=last)
+        .map(|y| Ok((date(y, Month::January, 1)?, date(y, Month::December, 31)?)))
+        .collect()
+}
+
+// --- contracts and cards ---
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Essentiel,
+    Confort,
+}
+
+impl Plan {
+    fn code(self) -> &'static str {
+        match self {
+            Plan::Essentiel => "ESSENTIEL",
+            Plan::Confort => "CONFORT",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Plan::Essentiel => "Essentiel (contrat responsable)",
+            Plan::Confort => "Confort (contrat responsable)",
+        }
+    }
+
+    /// (optics class B €, hearing class II € per ear, dental prostheses % BR)
+    fn levels(self) -> (i64, i64, u32) {
+        match self {
+            Plan::Essentiel => (150, 800, 300),
+            Plan::Confort => (300, 1_600, 400),
+        }
+    }
+}
+
+/// A guarantee formula (docs/formats.md, "Contract guarantees").
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Formula {
+    /// x% of the BR, AMO share included.
+    BrPercent { percent: u32 },
+    /// 100% Santé basket: the AMC pays the price minus the AMO share, within the PLV.
+    InFull,
+    /// The ticket modérateur plus a fixed amount.
+    TmPlus {
+        amount_cents: i64,
+        per: &'static str,
+    },
+    /// x% of the BR plus a fixed amount.
+    BrPercentPlus {
+        percent: u32,
+        amount_cents: i64,
+        per: &'static str,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct GuaranteeLine {
+    domain: &'static str,
+    item: &'static str,
+    formula: Formula,
+}
+
+#[derive(Debug, Serialize)]
+struct Guarantees {
+    format: u32,
+    contract: &'static str,
+    lines: Vec<GuaranteeLine>,
+}
+
+fn guarantees_json(plan: Plan) -> Result<String, DemoError> {
+    let (optics_b, hearing_ii, dental) = plan.levels();
+    let mut lines: Vec<GuaranteeLine> = CareDomain::ALL
+        .iter()
+        .map(|d| GuaranteeLine {
+            domain: d.code(),
+            item: "*",
+            formula: Formula::BrPercent { percent: 100 },
+        })
+        .collect();
+    lines.push(GuaranteeLine {
+        domain: "OPTI",
+        item: "class_a",
+        formula: Formula::InFull,
+    });
+    lines.push(GuaranteeLine {
+        domain: "OPTI",
+        item: "class_b",
+        formula: Formula::TmPlus {
+            amount_cents: optics_b * 100,
+            per: "equipment",
+        },
+    });
+    lines.push(GuaranteeLine {
+        domain: "AUDI",
+        item: "class_i",
+        formula: Formula::InFull,
+    });
+    lines.push(GuaranteeLine {
+        domain: "AUDI",
+        item: "class_ii",
+        formula: Formula::BrPercentPlus {
+            percent: 100,
+            amount_cents: hearing_ii * 100,
+            per: "ear",
+        },
+    });
+    lines.push(GuaranteeLine {
+        domain: "DENT",
+        item: "prosthesis",
+        formula: Formula::BrPercent { percent: dental },
+    });
+    serde_json::to_string(&Guarantees {
+        format: 1,
+        contract: plan.code(),
+        lines,
+    })
+    .map_err(|e| DemoError::Other(e.to_string()))
+}
+
+#[derive(Debug, Serialize)]
+struct CardDomain {
+    domain: &'static str,
+    regime: String,
+}
+
+fn card_domains_json(plan: Plan) -> Result<String, DemoError> {
+    let domains: Vec<CardDomain> = CareDomain::ALL
+        .iter()
+        .map(|&d| {
+            let regime = match d {
+                CareDomain::Opti | CareDomain::Audi => "PEC".to_string(),
+                CareDomain::Dent => format!("{}%", plan.levels().2),
+                _ => "100%".to_string(),
+            };
+            CardDomain {
+                domain: d.code(),
+                regime,
+            }
+        })
+        .collect();
+    serde_json::to_string(&domains).map_err(|e| DemoError::Other(e.to_string()))
+}
+
+// --- practices and professionals ---
+
+/// The demo practices: name, profession, department (for AM numbers), professionals.
+const PRACTICES: [(&str, Profession, &str, &[&str]); 15] = [
+    (
+        "Optique du Marché",
+        Profession::Optician,
+        "44",
+        &["Camille Lefort", "Hugo Garnier"],
+    ),
+    (
+        "Les Lunettes de la Loire",
+        Profession::Optician,
+        "49",
+        &["Inès Marchand", "Romain Caillaud"],
+    ),
+    (
+        "Vision Atlantique",
+        Profession::Optician,
+        "85",
+        &["Sophie Brunet", "Julien Ménard"],
+    ),
+    (
+        "Optique des Halles",
+        Profession::Optician,
+        "75",
+        &["Claire Dupuis", "Antoine Legrand"],
+    ),
+    (
+        "Audition Confluence",
+        Profession::AudioProsthetist,
+        "69",
+        &["Marion Roche", "Thomas Vidal"],
+    ),
+    (
+        "Écoute & Vous",
+        Profession::AudioProsthetist,
+        "33",
+        &["Élodie Fabre", "Nicolas Perrot"],
+    ),
+    (
+        "Centre Auditif du Port",
+        Profession::AudioProsthetist,
+        "13",
+        &["Laura Giraud", "Maxime Rey"],
+    ),
+    (
+        "Pharmacie de la Place",
+        Profession::Pharmacist,
+        "44",
+        &["Hélène Morel", "Pierre Aubert"],
+    ),
+    (
+        "Pharmacie du Canal",
+        Profession::Pharmacist,
+        "31",
+        &["Nathalie Roussel", "Olivier Blanc"],
+    ),
+    (
+        "Grande Pharmacie des Quais",
+        Profession::Pharmacist,
+        "33",
+        &["Isabelle Faure", "Sébastien Lucas"],
+    ),
+    (
+        "Pharmacie des Tilleuls",
+        Profession::Pharmacist,
+        "67",
+        &["Aurélie Meyer", "François Weber"],
+    ),
+    (
+        "Cabinet dentaire Saint-Pierre",
+        Profession::Dentist,
+        "35",
+        &["Dr Émilie Le Goff", "Dr Mathieu Hamon"],
+    ),
+    (
+        "Centre dentaire des Arcades",
+        Profession::Dentist,
+        "59",
+        &["Dr Julie Carlier", "Dr Damien Leclercq"],
+    ),
+    (
+        "Cabinet du Dr Bertin",
+        Profession::Dentist,
+        "21",
+        &["Dr Cédric Bertin"],
+    ),
+    (
+        "Laboratoire Bio-Analyses Ouest",
+        Profession::Laboratory,
+        "44",
+        &["Anne Pichon", "Guillaume Tessier", "Pauline Renaud"],
+    ),
+];
+
+async fn seed_practices(ports: &Ports, seed: u64, now: OffsetDateTime) -> Result<(), DemoError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5052_4143_5449_4345); // "PRACTICE"
+    for (index, (name, profession, dept, people)) in PRACTICES.iter().enumerate() {
+        let id = ports.new_id();
+        ports
+            .store
+            .insert_organisation(&OrganisationRecord {
+                id,
+                kind: OrganisationKind::Practice,
+                name: (*name).into(),
+                created_at: now,
+            })
+            .await?;
+        // Numéro AM: department, profession category, then a serial.
+        let category = match profession {
+            Profession::Optician => 7,
+            Profession::AudioProsthetist => 6,
+            Profession::Pharmacist => 2,
+            Profession::Dentist => 1,
+            _ => 9,
+        };
+        let am_number = AmNumber::parse(&format!(
+            "{dept}{category}{:06}",
+            100_000 + index * 7_919 + digits(&mut rng, 3) as usize
+        ))?;
+        let (finess, siret) = match profession {
+            Profession::Pharmacist | Profession::Laboratory => (
+                Some(Finess::parse(&luhn_complete(&format!(
+                    "{dept}{:06}",
+                    digits(&mut rng, 6)
+                )))?),
+                None,
+            ),
+            _ => (None, Some(siret(&mut rng)?)),
+        };
+        let iban = french_iban(&mut rng)?;
+        let iban_sealed = ports.sealer.seal(
+            &FieldRef::new("practices", "iban", id),
+            iban.as_str().as_bytes(),
+        )?;
+        ports
+            .store
+            .insert_practice(&PracticeRecord {
+                id,
+                name: (*name).into(),
+                profession: *profession,
+                am_number,
+                finess,
+                siret,
+                iban_sealed,
+                created_at: now,
+            })
+            .await?;
+        for person in people.iter() {
+            let national_id = match profession {
+                Profession::Optician | Profession::AudioProsthetist => {
+                    // ADELI: department, profession (28 opticien-lunetier, 26 audioprothésiste), serial.
+                    let code = if *profession == Profession::Optician {
+                        28
+                    } else {
+                        26
+                    };
+                    ProfessionalId::Adeli(Adeli::parse(&format!(
+                        "{dept}{code}{:05}",
+                        digits(&mut rng, 5)
+                    ))?)
+                }
+                _ => ProfessionalId::Rpps(Rpps::parse(&luhn_complete(&format!(
+                    "10{:08}",
+                    digits(&mut rng, 8)
+                )))?),
+            };
+            let professional_id = ports.new_id();
+            ports
+                .store
+                .insert_professional(&ProfessionalRecord {
+                    id: professional_id,
+                    practice_id: id,
+                    national_id,
+                    profession: *profession,
+                    display_name: (*person).into(),
+                    created_at: now,
+                })
+                .await?;
+            ports
+                .store
+                .insert_account(&AccountRecord {
+                    id: ports.new_id(),
+                    organisation_id: id,
+                    role: Role::Professional,
+                    display_name: (*person).into(),
+                    professional_id: Some(professional_id),
+                    status: AccountStatus::Active,
+                    created_at: now,
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A number of `n` random digits (as an integer below 10^n).
+fn digits(rng: &mut ChaCha8Rng, n: u32) -> u64 {
+    rng.next_u64() % 10u64.pow(n)
+}
+
+/// Appends the Luhn check digit to `body`.
+fn luhn_complete(body: &str) -> String {
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = u32::from(c - b'0');
+            if i % 2 == 0 {
+                let d2 = d * 2;
+                if d2 > 9 { d2 - 9 } else { d2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// A SIRET: a SIREN (8 digits and a Luhn key), a site number (4 digits and a key making the
+/// whole 14 digits pass Luhn).
+fn siret(rng: &mut ChaCha8Rng) -> Result<Siret, DemoError> {
+    let siren = luhn_complete(&format!("{:08}", 10_000_000 + digits(rng, 7) * 8));
+    Ok(Siret::parse(&luhn_complete(&format!(
+        "{siren}{:04}",
+        digits(rng, 3) + 1
+    )))?)
+}
+
+/// A French IBAN: bank (5 digits), branch (5), account (11) and the RIB key, then the IBAN
+/// check digits.
+fn french_iban(rng: &mut ChaCha8Rng) -> Result<Iban, DemoError> {
+    let bank = 10_000 + digits(rng, 4) * 3;
+    let branch = digits(rng, 5);
+    let account = digits(rng, 11);
+    // RIB key: 97 − ((89 × bank + 15 × branch + 3 × account) mod 97).
+    let key = 97 - (89 * bank + 15 * branch + 3 * (account % 97)) % 97;
+    Iban::from_bban("FR", &format!("{bank:05}{branch:05}{account:011}{key:02}"))
+        .map_err(DemoError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The demo against a small in-memory store (the SQLite run is in the server's API tests).
+    use super::*;
+    use crate::store::Store;
+    use crate::{ManualClock, Sealer, SecureRandom};
+    use async_trait::async_trait;
+    use crypto::{SeededRandom, XChaChaSealer};
+    use domain::ids::MemberNumber;
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Mem {
+        orgs: Vec<OrganisationRecord>,
+        insurers: Vec<InsurerRecord>,
+        contracts: Vec<ContractRecord>,
+        beneficiaries: Vec<BeneficiaryRecord>,
+        cards: Vec<CardRecord>,
+        practices: Vec<PracticeRecord>,
+        professionals: Vec<ProfessionalRecord>,
+        accounts: Vec<AccountRecord>,
+        batches: Vec<usize>,
+    }
+
+    #[derive(Default)]
+    struct MemStore(Mutex<Mem>);
+
+    impl MemStore {
+        fn with<T>(&self, f: impl FnOnce(&mut Mem) -> T) -> T {
+            f(&mut self.0.lock().unwrap())
+        }
+    }
+
+    fn conflict(c: &str) -> StoreError {
+        StoreError::Conflict {
+            constraint: c.into(),
+        }
+    }
+
+    #[async_trait]
+    impl Store for MemStore {
+        fn backend(&self) -> &'static str {
+            "memory"
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn counts(&self) -> Result<StoreCounts, StoreError> {
+            Ok(self.with(|m| StoreCounts {
+                insurers: m.insurers.len() as u64,
+                contracts: m.contracts.len() as u64,
+                beneficiaries: m.beneficiaries.len() as u64,
+                cards: m.cards.len() as u64,
+                practices: m.practices.len() as u64,
+                professionals: m.professionals.len() as u64,
+                accounts: m.accounts.len() as u64,
+            }))
+        }
+        async fn insert_organisation(&self, org: &OrganisationRecord) -> Result<(), StoreError> {
+            self.with(|m| m.orgs.push(org.clone()));
+            Ok(())
+        }
+        async fn get_organisation(&self, id: Uuid) -> Result<OrganisationRecord, StoreError> {
+            self.with(|m| m.orgs.iter().find(|o| o.id == id).cloned())
+                .ok_or(StoreError::NotFound)
+        }
+        async fn list_organisations(
+            &self,
+            kind: OrganisationKind,
+        ) -> Result<Vec<OrganisationRecord>, StoreError> {
+            Ok(self.with(|m| m.orgs.iter().filter(|o| o.kind == kind).cloned().collect()))
+        }
+        async fn insert_insurer(&self, insurer: &InsurerRecord) -> Result<(), StoreError> {
+            self.with(|m| {
+                if !m
+                    .orgs
+                    .iter()
+                    .any(|o| o.id == insurer.id && o.kind == OrganisationKind::Insurer)
+                {
+                    return Err(conflict("insurers_organisation_fkey"));
+                }
+                if m.insurers.iter().any(|i| i.amc == insurer.amc) {
+                    return Err(conflict("insurers_amc"));
+                }
+                m.insurers.push(insurer.clone());
+                Ok(())
+            })
+        }
+        async fn get_insurer(&self, id: Uuid) -> Result<InsurerRecord, StoreError> {
+            self.with(|m| m.insurers.iter().find(|i| i.id == id).cloned())
+                .ok_or(StoreError::NotFound)
+        }
+        async fn find_insurer_by_amc(
+            &self,
+            amc: &AmcNumber,
+        ) -> Result<Option<InsurerRecord>, StoreError> {
+            Ok(self.with(|m| m.insurers.iter().find(|i| &i.amc == amc).cloned()))
+        }
+        async fn list_insurers(&self) -> Result<Vec<InsurerRecord>, StoreError> {
+            Ok(self.with(|m| m.insurers.clone()))
+        }
+        async fn insert_contract(&self, contract: &ContractRecord) -> Result<(), StoreError> {
+            self.with(|m| m.contracts.push(contract.clone()));
+            Ok(())
+        }
+        async fn get_contract(
+            &self,
+            insurer_id: Uuid,
+            id: Uuid,
+        ) -> Result<ContractRecord, StoreError> {
+            self.with(|m| {
+                m.contracts
+                    .iter()
+                    .find(|c| c.id == id && c.insurer_id == insurer_id)
+                    .cloned()
+            })
+            .ok_or(StoreError::NotFound)
+        }
+        async fn find_contract_in_effect(
+            &self,
+            insurer_id: Uuid,
+            code: &ContractCode,
+            on: Date,
+        ) -> Result<Option<ContractRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.contracts
+                    .iter()
+                    .filter(|c| {
+                        c.insurer_id == insurer_id
+                            && &c.code == code
+                            && c.effective_from <= on
+                            && c.effective_to.is_none_or(|t| on <= t)
+                    })
+                    .max_by_key(|c| c.version)
+                    .cloned()
+            }))
+        }
+        async fn list_contracts(
+            &self,
+            insurer_id: Uuid,
+        ) -> Result<Vec<ContractRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.contracts
+                    .iter()
+                    .filter(|c| c.insurer_id == insurer_id)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn insert_beneficiaries(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
+            self.with(|m| {
+                m.batches.push(rows.len());
+                m.beneficiaries.extend_from_slice(rows)
+            });
+            Ok(())
+        }
+        async fn get_beneficiary(
+            &self,
+            insurer_id: Uuid,
+            id: Uuid,
+        ) -> Result<BeneficiaryRecord, StoreError> {
+            self.with(|m| {
+                m.beneficiaries
+                    .iter()
+                    .find(|b| b.id == id && b.insurer_id == insurer_id)
+                    .cloned()
+            })
+            .ok_or(StoreError::NotFound)
+        }
+        async fn find_member(
+            &self,
+            insurer_id: Uuid,
+            member: &MemberNumber,
+        ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.beneficiaries
+                    .iter()
+                    .filter(|b| b.insurer_id == insurer_id && &b.member_number == member)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
+            self.with(|m| m.cards.extend_from_slice(cards));
+            Ok(())
+        }
+        async fn get_card(&self, id: Uuid) -> Result<CardRecord, StoreError> {
+            self.with(|m| m.cards.iter().find(|c| c.id == id).cloned())
+                .ok_or(StoreError::NotFound)
+        }
+        async fn find_member_cards(
+            &self,
+            insurer_id: Uuid,
+            member: &MemberNumber,
+        ) -> Result<Vec<CardRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.cards
+                    .iter()
+                    .filter(|c| c.insurer_id == insurer_id && &c.member_number == member)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
+            self.with(|m| {
+                if m.practices
+                    .iter()
+                    .any(|p| p.am_number == practice.am_number)
+                {
+                    return Err(conflict("practices_am_number"));
+                }
+                m.practices.push(practice.clone());
+                Ok(())
+            })
+        }
+        async fn get_practice(&self, id: Uuid) -> Result<PracticeRecord, StoreError> {
+            self.with(|m| m.practices.iter().find(|p| p.id == id).cloned())
+                .ok_or(StoreError::NotFound)
+        }
+        async fn find_practice_by_am_number(
+            &self,
+            am: &AmNumber,
+        ) -> Result<Option<PracticeRecord>, StoreError> {
+            Ok(self.with(|m| m.practices.iter().find(|p| &p.am_number == am).cloned()))
+        }
+        async fn insert_professional(
+            &self,
+            professional: &ProfessionalRecord,
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                if m.professionals
+                    .iter()
+                    .any(|p| p.national_id == professional.national_id)
+                {
+                    return Err(conflict("professionals_national_id"));
+                }
+                m.professionals.push(professional.clone());
+                Ok(())
+            })
+        }
+        async fn find_professional_by_national_id(
+            &self,
+            id: &ProfessionalId,
+        ) -> Result<Option<ProfessionalRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.professionals
+                    .iter()
+                    .find(|p| &p.national_id == id)
+                    .cloned()
+            }))
+        }
+        async fn list_professionals(
+            &self,
+            practice_id: Uuid,
+        ) -> Result<Vec<ProfessionalRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.professionals
+                    .iter()
+                    .filter(|p| p.practice_id == practice_id)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+            self.with(|m| {
+                if !m.orgs.iter().any(|o| o.id == account.organisation_id) {
+                    return Err(conflict("accounts_organisation_fkey"));
+                }
+                m.accounts.push(account.clone());
+                Ok(())
+            })
+        }
+        async fn get_account(&self, id: Uuid) -> Result<AccountRecord, StoreError> {
+            self.with(|m| m.accounts.iter().find(|a| a.id == id).cloned())
+                .ok_or(StoreError::NotFound)
+        }
+        async fn list_accounts(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<Vec<AccountRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.accounts
+                    .iter()
+                    .filter(|a| a.organisation_id == organisation_id)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn set_account_status(
+            &self,
+            id: Uuid,
+            status: AccountStatus,
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                m.accounts
+                    .iter_mut()
+                    .find(|a| a.id == id)
+                    .map(|a| a.status = status)
+            })
+            .ok_or(StoreError::NotFound)
+        }
+    }
+
+    fn ports(store: Arc<MemStore>) -> Ports {
+        let rng: Arc<dyn SecureRandom> = Arc::new(SeededRandom::new(11));
+        let key = crypto::sealing::DataKey::from_bytes([7u8; 32]);
+        let sealer: Arc<dyn Sealer> =
+            Arc::new(XChaChaSealer::new(vec![(1, key)], 1, rng.clone()).unwrap());
+        let start = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap(); // 2026
+        Ports {
+            store,
+            clock: Arc::new(ManualClock::new(start)),
+            rng,
+            sealer,
+        }
+    }
+
+    #[tokio::test]
+    async fn seeds_once_with_valid_identifiers() {
+        let store = Arc::new(MemStore::default());
+        let ports = ports(store.clone());
+        let first = seed(&ports, 1).await.unwrap();
+        assert!(!first.already_seeded);
+        let c = first.counts;
+        assert_eq!(
+            (
+                c.insurers,
+                c.contracts,
+                c.beneficiaries,
+                c.practices,
+                c.professionals
+            ),
+            (2, 4, 10_000, 15, 30)
+        );
+        assert_eq!(c.accounts, 31);
+        assert!(c.cards > 3_000);
+        assert!(first.operator_admin.is_some());
+        assert_eq!(first.insurers.len(), 2);
+
+        let second = seed(&ports, 1).await.unwrap();
+        assert!(second.already_seeded);
+        assert_eq!(second.counts, first.counts);
+        assert_eq!(second.insurers, first.insurers);
+        assert_eq!(second.operator_admin, first.operator_admin);
+
+        store.with(|m| {
+            assert!(m.batches.iter().all(|&n| n < BATCH + 10), "batches of about {BATCH}");
+            let am: HashSet<_> = m.practices.iter().map(|p| p.am_number.clone()).collect();
+            assert_eq!(am.len(), 15);
+            for p in &m.practices {
+                assert_eq!(p.finess.is_some(), matches!(p.profession, Profession::Pharmacist | Profession::Laboratory));
+                assert_eq!(p.siret.is_some(), p.finess.is_none());
+                let iban = ports.sealer.open_string(&FieldRef::new("practices", "iban", p.id), &p.iban_sealed).unwrap();
+                let iban = Iban::parse(&iban).unwrap();
+                assert!(iban.as_str().starts_with("FR"));
+                let bban = &iban.as_str()[4..];
+                let n = |s: &str| s.parse::<u64>().unwrap();
+                let rib = (89 * n(&bban[..5]) + 15 * n(&bban[5..10]) + 3 * n(&bban[10..21]) + n(&bban[21..])) % 97;
+                assert_eq!(rib, 0, "RIB key");
+            }
+            for p in &m.professionals {
+                let adeli = matches!(p.profession, Profession::Optician | Profession::AudioProsthetist);
+                assert_eq!(p.national_id.kind(), if adeli { "adeli" } else { "rpps" });
+            }
+            let professional_accounts = m.accounts.iter().filter(|a| a.role == Role::Professional && a.professional_id.is_some()).count();
+            assert_eq!(professional_accounts, 30);
+            for c in &m.contracts {
+                assert!(c.responsible);
+                let g: serde_json::Value = serde_json::from_str(&c.guarantees).unwrap();
+                let dental = g["lines"].as_array().unwrap().iter().find(|l| l["item"] == "prosthesis").unwrap();
+                let expected = if c.code.as_str() == "ESSENTIEL" { 300 } else { 400 };
+                assert_eq!(dental["formula"]["percent"], expected);
+            }
+            for card in &m.cards {
+                let d: serde_json::Value = serde_json::from_str(&card.domains).unwrap();
+                assert_eq!(d.as_array().unwrap().len(), CareDomain::ALL.len());
+                assert_eq!(card.convention_type, "TP");
+            }
+            // Every beneficiary opens back, and belongs to a family with a card.
+            for b in m.beneficiaries.iter().step_by(97) {
+                crate::beneficiaries::open_identity(ports.sealer.as_ref(), b).unwrap();
+                assert!(m.cards.iter().any(|c| c.member_number == b.member_number && c.insurer_id == b.insurer_id));
+            }
+        });
+    }
+
+    #[tokio::test]
+    async fn same_seed_same_data() {
+        let a = Arc::new(MemStore::default());
+        let b = Arc::new(MemStore::default());
+        seed(&ports(a.clone()), 5).await.unwrap();
+        seed(&ports(b.clone()), 5).await.unwrap();
+        let ids = |s: &MemStore| {
+            s.with(|m| {
+                (
+                    m.beneficiaries
+                        .iter()
+                        .map(|b| (b.id, b.member_number.clone(), b.nir_sealed.clone()))
+                        .collect::<Vec<_>>(),
+                    m.practices
+                        .iter()
+                        .map(|p| p.am_number.clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
+        };
+        assert_eq!(ids(&a), ids(&b));
+    }
+}
