@@ -454,9 +454,10 @@ impl Population {
         }
 
         // Children: from the eldest, one to five years apart, younger than 25 and born when
-        // the youngest parent was at least 18; sometimes twins (same date, ranks 1 and 2).
+        // the youngest parent was 18 to 45; sometimes twins (same date, ranks 1 and 2).
         let max_child_days = (25 * 365 - 1).min(youngest_parent_days - 18 * 366);
-        let wanted = if max_child_days < 0 {
+        let min_child_days = (youngest_parent_days - 45 * 365).max(0);
+        let wanted = if max_child_days < min_child_days {
             0
         } else {
             let roll = self.r.below(100);
@@ -469,9 +470,9 @@ impl Population {
             }
         };
         if wanted > 0 {
-            let mut days = self.r.between(0, max_child_days);
+            let mut days = self.r.between(min_child_days, max_child_days);
             let mut made = 0;
-            while made < wanted && days >= 0 {
+            while made < wanted && days >= min_child_days {
                 let twins = wanted - made >= 2 && self.r.chance(30);
                 let births = if twins { 2 } else { 1 };
                 for rank in 1..=births {

@@ -59,7 +59,14 @@ fn check_family(f: &Family, year: i32) {
         let age_days = reference.to_julian_day() - parent.identity.birth_date.to_julian_day();
         assert!(age_days >= 18 * 365, "adults are adults");
     }
+    let youngest_parent = std::iter::once(&m[0])
+        .chain(partners.iter().copied())
+        .map(|p| p.identity.birth_date)
+        .max()
+        .unwrap();
     for c in &children {
+        let gap = c.identity.birth_date.to_julian_day() - youngest_parent.to_julian_day();
+        assert!(gap <= 45 * 366, "born before the youngest parent was 46");
         assert_eq!(c.identity.marital_status, MaritalStatus::Celibataire);
         let age_days = reference.to_julian_day() - c.identity.birth_date.to_julian_day();
         assert!((0..25 * 366).contains(&age_days));
