@@ -1,6 +1,20 @@
-//! One module per subcommand.
+//! One module per subcommand, and the dispatch.
 
 pub mod demo;
 pub mod generate;
 pub mod migrate;
 pub mod serve;
+
+use crate::cli::{Command, GenCommand};
+use crate::config::Config;
+
+/// Runs `command` with a loaded configuration.
+pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(args) => demo::run(config, args).await,
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Migrate => migrate::run(config).await,
+        // Synchronous: it streams a file and does nothing else meanwhile.
+        Command::Gen(GenCommand::Beneficiaries(args)) => generate::beneficiaries(args),
+    }
+}

@@ -1,1 +1,66 @@
-//! `rempart serve` (being written).
+//! `rempart serve`: bind, serve the API and pages, stop gracefully on SIGTERM or SIGINT.
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use anyhow::Context;
+use std::net::SocketAddr;
+
+/// `rempart serve`: open the store (migrating it) and serve until a signal.
+pub async fn run(config: &Config, _args: &ServeArgs) -> anyhow::Result<()> {
+    let ports = crate::storage::open(config).await?;
+    serve(config, ports, |addr| {
+        tracing::info!(%addr, "serving");
+        eprintln!("rempart: serving on http://{addr}");
+    })
+    .await
+}
+
+/// Binds `config.listen`, calls `on_ready` with the bound address, and serves until SIGTERM or
+/// SIGINT; open requests then have `shutdown_grace_secs` to finish.
+pub async fn serve(
+    config: &Config,
+    ports: app::Ports,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let state = web::AppState::new(ports, config.web(), web::Metrics::new());
+    let app = web::router(state);
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = web::serve(listener, app, async move {
+        let _ = stop_rx.await;
+    });
+    tokio::pin!(server);
+    on_ready(addr);
+
+    tokio::select! {
+        result = &mut server => return result.context("the server stopped"),
+        signal = shutdown_signal() => {
+            let name = signal?;
+            tracing::info!(signal = name, grace_secs = config.shutdown_grace_secs, "shutting down");
+        }
+    }
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(config.shutdown_grace(), &mut server).await {
+        Ok(result) => result.context("the server stopped")?,
+        Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn shutdown_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => Ok("SIGTERM"),
+        _ = int.recv() => Ok("SIGINT"),
+    }
+}

@@ -1,0 +1,12 @@
+//! API tests: one binary, one module per capability, against the real application served on
+//! 127.0.0.1:0 by `testkit::spawn_app` (SQLite always, PostgreSQL when available and always in
+//! CI), plus the command-line tests that run the built `rempart` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod demo;
+mod errors;
+mod generate;
+mod health;
+mod helpers;
+mod security_headers;
