@@ -9,6 +9,9 @@
 //! `STALE_AFTER`. If PostgreSQL is unreachable the tests fail when `CI=true`, and otherwise
 //! each test says SKIPPED on stderr and returns.
 
+// Test code: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, Row};
 use std::io::Write;
@@ -46,6 +49,14 @@ fn url_of(database: &str) -> String {
         .database(database)
         .to_url_lossy()
         .to_string()
+}
+
+/// The server's address, without credentials (the URL may hold a password).
+fn server() -> String {
+    match PgConnectOptions::from_str(&admin_url()) {
+        Ok(options) => format!("{}:{}", options.get_host(), options.get_port()),
+        Err(_) => "an unparsable REMPART_TEST_PG_URL".to_string(),
+    }
 }
 
 async fn admin() -> Result<PgConnection, sqlx::Error> {
@@ -87,7 +98,7 @@ async fn drop_stale(conn: &mut PgConnection, now_secs: u64) {
 async fn create_template() -> Result<String, String> {
     let mut conn = admin()
         .await
-        .map_err(|_| format!("no PostgreSQL at {}", admin_url()))?;
+        .map_err(|_| format!("no PostgreSQL at {}", server()))?;
     let name = fresh_name("rempart_tpl");
     let now: u64 = name
         .split('_')

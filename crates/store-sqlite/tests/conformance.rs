@@ -1,5 +1,8 @@
 //! The store conformance suite on SQLite: each test gets a fresh temp-file database.
 
+// Test code: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use store_conformance::Fixture;
 use store_sqlite::SqliteStore;

@@ -1,5 +1,8 @@
 //! Both stores carry the same migrations: the same number is the same logical change.
 
+// Test code: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
