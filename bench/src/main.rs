@@ -10,7 +10,10 @@ use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-#[command(name = "rempart-bench", about = "Closed-loop HTTP load generator (loopback only)")]
+#[command(
+    name = "rempart-bench",
+    about = "Closed-loop HTTP load generator (loopback only)"
+)]
 struct Args {
     /// Target URL (must be on 127.0.0.0/8, localhost or [::1]).
     #[arg(long)]
@@ -44,14 +47,21 @@ fn loopback_only(url: &str) -> anyhow::Result<()> {
     let ok = host == "localhost"
         || host == "[::1]"
         || host == "::1"
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     if !ok {
         bail!("refusing to load a non-loopback host");
     }
     Ok(())
 }
 
-async fn worker(client: reqwest::Client, url: String, start_measure: Instant, end: Instant) -> anyhow::Result<WorkerResult> {
+async fn worker(
+    client: reqwest::Client,
+    url: String,
+    start_measure: Instant,
+    end: Instant,
+) -> anyhow::Result<WorkerResult> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors) = (0u64, 0u64);
     loop {
@@ -72,7 +82,11 @@ async fn worker(client: reqwest::Client, url: String, start_measure: Instant, en
         if t0 >= start_measure && t1 <= end {
             if good {
                 ok += 1;
-                hist.record(u64::try_from(t1.duration_since(t0).as_micros()).unwrap_or(u64::MAX).max(1))?;
+                hist.record(
+                    u64::try_from(t1.duration_since(t0).as_micros())
+                        .unwrap_or(u64::MAX)
+                        .max(1),
+                )?;
             } else {
                 errors += 1;
             }
@@ -85,13 +99,20 @@ async fn worker(client: reqwest::Client, url: String, start_measure: Instant, en
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     loopback_only(&args.url)?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let start = Instant::now();
     let start_measure = start + Duration::from_secs(args.warmup);
     let end = start_measure + Duration::from_secs(args.duration);
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        tasks.push(tokio::spawn(worker(client.clone(), args.url.clone(), start_measure, end)));
+        tasks.push(tokio::spawn(worker(
+            client.clone(),
+            args.url.clone(),
+            start_measure,
+            end,
+        )));
     }
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors) = (0u64, 0u64);

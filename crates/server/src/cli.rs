@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "rempart", version, about = "Third-party payment (tiers payant) for complementary health insurers, built so that a phished password yields nothing.")]
+#[command(
+    name = "rempart",
+    version,
+    about = "Third-party payment (tiers payant) for complementary health insurers, built so that a phished password yields nothing."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
