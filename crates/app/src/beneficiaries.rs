@@ -33,27 +33,54 @@ fn field(column: &'static str, row: Uuid) -> FieldRef {
 }
 
 /// Seals the identifying fields of beneficiary `row`.
-pub fn seal_identity(sealer: &dyn Sealer, row: Uuid, identity: &Identity) -> Result<SealedIdentity, SealError> {
+pub fn seal_identity(
+    sealer: &dyn Sealer,
+    row: Uuid,
+    identity: &Identity,
+) -> Result<SealedIdentity, SealError> {
     Ok(SealedIdentity {
         nir: sealer.seal(&field("nir", row), identity.nir.as_str().as_bytes())?,
         last_name: sealer.seal(&field("last_name", row), identity.last_name.as_bytes())?,
         first_name: sealer.seal(&field("first_name", row), identity.first_name.as_bytes())?,
-        birth_date: sealer.seal(&field("birth_date", row), date_bytes(identity.birth_date).as_bytes())?,
-        marital_status: sealer.seal(&field("marital_status", row), identity.marital_status.code().as_bytes())?,
+        birth_date: sealer.seal(
+            &field("birth_date", row),
+            date_bytes(identity.birth_date).as_bytes(),
+        )?,
+        marital_status: sealer.seal(
+            &field("marital_status", row),
+            identity.marital_status.code().as_bytes(),
+        )?,
     })
 }
 
 /// Opens the identity of a stored beneficiary.
-pub fn open_identity(sealer: &dyn Sealer, record: &BeneficiaryRecord) -> Result<Identity, OpenError> {
+pub fn open_identity(
+    sealer: &dyn Sealer,
+    record: &BeneficiaryRecord,
+) -> Result<Identity, OpenError> {
     let row = record.id;
     let nir = sealer.open_string(&field("nir", row), &record.nir_sealed)?;
     let nir = Nir::parse(&nir).map_err(|_| OpenError::Invalid("nir"))?;
-    let last_name = sealer.open_string(&field("last_name", row), &record.last_name_sealed)?.to_string();
-    let first_name = sealer.open_string(&field("first_name", row), &record.first_name_sealed)?.to_string();
+    let last_name = sealer
+        .open_string(&field("last_name", row), &record.last_name_sealed)?
+        .to_string();
+    let first_name = sealer
+        .open_string(&field("first_name", row), &record.first_name_sealed)?
+        .to_string();
     let birth_date = open_birth_date(sealer, record)?;
-    let marital = sealer.open_string(&field("marital_status", row), &record.marital_status_sealed)?;
-    let marital_status: MaritalStatus = marital.parse().map_err(|_| OpenError::Invalid("marital_status"))?;
-    Ok(Identity { nir, birth_rank: record.birth_rank, last_name, first_name, birth_date, marital_status })
+    let marital =
+        sealer.open_string(&field("marital_status", row), &record.marital_status_sealed)?;
+    let marital_status: MaritalStatus = marital
+        .parse()
+        .map_err(|_| OpenError::Invalid("marital_status"))?;
+    Ok(Identity {
+        nir,
+        birth_rank: record.birth_rank,
+        last_name,
+        first_name,
+        birth_date,
+        marital_status,
+    })
 }
 
 /// Opens only the date of birth (what a rights check compares).

@@ -9,5 +9,6 @@ pub fn new_id(clock: &dyn Clock, rng: &dyn SecureRandom) -> Uuid {
     let now = clock.now();
     let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let random = rng.bytes16();
-    uuid::Builder::from_unix_timestamp_millis(millis, &random[..10].try_into().unwrap_or([0u8; 10])).into_uuid()
+    uuid::Builder::from_unix_timestamp_millis(millis, &random[..10].try_into().unwrap_or([0u8; 10]))
+        .into_uuid()
 }

@@ -10,7 +10,7 @@ pub mod store;
 pub mod synthetic;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use crypto::{SecureRandom, Sealer};
+pub use crypto::{Sealer, SecureRandom};
 pub use store::{Store, StoreError};
 
 use std::sync::Arc;

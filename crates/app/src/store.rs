@@ -187,42 +187,77 @@ pub trait Store: Send + Sync {
     // organisations
     async fn insert_organisation(&self, org: &OrganisationRecord) -> Result<(), StoreError>;
     async fn get_organisation(&self, id: Uuid) -> Result<OrganisationRecord, StoreError>;
-    async fn list_organisations(&self, kind: OrganisationKind) -> Result<Vec<OrganisationRecord>, StoreError>;
+    async fn list_organisations(
+        &self,
+        kind: OrganisationKind,
+    ) -> Result<Vec<OrganisationRecord>, StoreError>;
 
     // insurers: the organisation row must exist (kind insurer) with the same id.
     async fn insert_insurer(&self, insurer: &InsurerRecord) -> Result<(), StoreError>;
     async fn get_insurer(&self, id: Uuid) -> Result<InsurerRecord, StoreError>;
-    async fn find_insurer_by_amc(&self, amc: &AmcNumber) -> Result<Option<InsurerRecord>, StoreError>;
+    async fn find_insurer_by_amc(
+        &self,
+        amc: &AmcNumber,
+    ) -> Result<Option<InsurerRecord>, StoreError>;
     async fn list_insurers(&self) -> Result<Vec<InsurerRecord>, StoreError>;
 
     // contracts: (insurer_id, code, version) is unique (`contracts_version`).
     async fn insert_contract(&self, contract: &ContractRecord) -> Result<(), StoreError>;
     async fn get_contract(&self, insurer_id: Uuid, id: Uuid) -> Result<ContractRecord, StoreError>;
     /// The version of `code` in effect on `on` (the highest version whose period contains it).
-    async fn find_contract_in_effect(&self, insurer_id: Uuid, code: &ContractCode, on: Date) -> Result<Option<ContractRecord>, StoreError>;
+    async fn find_contract_in_effect(
+        &self,
+        insurer_id: Uuid,
+        code: &ContractCode,
+        on: Date,
+    ) -> Result<Option<ContractRecord>, StoreError>;
     /// All versions of all contracts of an insurer, by code then version.
     async fn list_contracts(&self, insurer_id: Uuid) -> Result<Vec<ContractRecord>, StoreError>;
 
     // beneficiaries: inserted all-or-nothing; the id is unique (`beneficiaries_pkey`).
     async fn insert_beneficiaries(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError>;
-    async fn get_beneficiary(&self, insurer_id: Uuid, id: Uuid) -> Result<BeneficiaryRecord, StoreError>;
+    async fn get_beneficiary(
+        &self,
+        insurer_id: Uuid,
+        id: Uuid,
+    ) -> Result<BeneficiaryRecord, StoreError>;
     /// Every beneficiary of a member (the family), by birth rank then id.
-    async fn find_member(&self, insurer_id: Uuid, member: &MemberNumber) -> Result<Vec<BeneficiaryRecord>, StoreError>;
+    async fn find_member(
+        &self,
+        insurer_id: Uuid,
+        member: &MemberNumber,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError>;
 
     // cards: inserted all-or-nothing.
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError>;
     async fn get_card(&self, id: Uuid) -> Result<CardRecord, StoreError>;
     /// The cards of a member, newest validity first.
-    async fn find_member_cards(&self, insurer_id: Uuid, member: &MemberNumber) -> Result<Vec<CardRecord>, StoreError>;
+    async fn find_member_cards(
+        &self,
+        insurer_id: Uuid,
+        member: &MemberNumber,
+    ) -> Result<Vec<CardRecord>, StoreError>;
 
     // practices and professionals: am_number unique (`practices_am_number`); a
     // professional's (kind, national id) unique (`professionals_national_id`).
     async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError>;
     async fn get_practice(&self, id: Uuid) -> Result<PracticeRecord, StoreError>;
-    async fn find_practice_by_am_number(&self, am: &AmNumber) -> Result<Option<PracticeRecord>, StoreError>;
-    async fn insert_professional(&self, professional: &ProfessionalRecord) -> Result<(), StoreError>;
-    async fn find_professional_by_national_id(&self, id: &ProfessionalId) -> Result<Option<ProfessionalRecord>, StoreError>;
-    async fn list_professionals(&self, practice_id: Uuid) -> Result<Vec<ProfessionalRecord>, StoreError>;
+    async fn find_practice_by_am_number(
+        &self,
+        am: &AmNumber,
+    ) -> Result<Option<PracticeRecord>, StoreError>;
+    async fn insert_professional(
+        &self,
+        professional: &ProfessionalRecord,
+    ) -> Result<(), StoreError>;
+    async fn find_professional_by_national_id(
+        &self,
+        id: &ProfessionalId,
+    ) -> Result<Option<ProfessionalRecord>, StoreError>;
+    async fn list_professionals(
+        &self,
+        practice_id: Uuid,
+    ) -> Result<Vec<ProfessionalRecord>, StoreError>;
 
     // accounts
     async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError>;
