@@ -108,7 +108,7 @@ fn write_csv(
     {
         writer.write_record(synthetic::csv_record(&beneficiary))?;
         rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             progress.set_position(rows);
         }
     }
