@@ -124,8 +124,14 @@ fn progress_bar(count: u64) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr());
     let style =
-        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows  {rate}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                },
+            );
     bar.set_style(style);
     bar
 }
