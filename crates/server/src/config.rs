@@ -193,7 +193,7 @@ impl Config {
 
 /// `REMPART_*` variables, less those that are not configuration (`REMPART_TEST_*`, used by tests).
 fn env_provider() -> Env {
-    Env::prefixed(ENV_PREFIX).filter(|key| !key.as_str().starts_with("test_"))
+    Env::prefixed(ENV_PREFIX).filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
 }
 
 fn io_problem(e: &std::io::Error) -> String {
