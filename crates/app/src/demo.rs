@@ -220,6 +220,8 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
                     valid_from: from,
                     valid_to: to,
                     domains: card_domains_json(plan)?,
+                    signing_kid: 0,
+                    code_hash: Vec::new(),
                     created_at: now,
                 });
             }
@@ -704,7 +706,7 @@ fn french_iban(rng: &mut ChaCha8Rng) -> Result<Iban, DemoError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The demo against a small in-memory store (the SQLite run is in the server's API tests).
     use super::*;
     use crate::store::Store;
@@ -729,7 +731,7 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct MemStore(Mutex<Mem>);
+    pub(crate) struct MemStore(Mutex<Mem>);
 
     impl MemStore {
         fn with<T>(&self, f: impl FnOnce(&mut Mem) -> T) -> T {
@@ -907,6 +909,47 @@ mod tests {
                     .collect()
             }))
         }
+        async fn list_insurer_cards(
+            &self,
+            insurer_id: Uuid,
+            after: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<CardRecord>, StoreError> {
+            Ok(self.with(|m| {
+                let mut cards: Vec<CardRecord> = m
+                    .cards
+                    .iter()
+                    .filter(|c| c.insurer_id == insurer_id && after.is_none_or(|a| c.id > a))
+                    .cloned()
+                    .collect();
+                cards.sort_by_key(|c| c.id);
+                cards.truncate(limit as usize);
+                cards
+            }))
+        }
+        async fn update_card_codes(
+            &self,
+            insurer_id: Uuid,
+            updates: &[crate::store::CardCodeUpdate],
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                let ok = updates.iter().all(|u| {
+                    m.cards
+                        .iter()
+                        .any(|c| c.id == u.id && c.insurer_id == insurer_id)
+                });
+                if !ok {
+                    return Err(StoreError::NotFound);
+                }
+                for u in updates {
+                    if let Some(c) = m.cards.iter_mut().find(|c| c.id == u.id) {
+                        c.signing_kid = u.signing_kid;
+                        c.code_hash = u.code_hash.clone();
+                    }
+                }
+                Ok(())
+            })
+        }
         async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
             self.with(|m| {
                 if m.practices
@@ -1007,7 +1050,7 @@ mod tests {
         }
     }
 
-    fn ports(store: Arc<MemStore>) -> Ports {
+    pub(crate) fn ports(store: Arc<MemStore>) -> Ports {
         let rng: Arc<dyn SecureRandom> = Arc::new(SeededRandom::new(11));
         let key = crypto::sealing::DataKey::from_bytes([7u8; 32]);
         let sealer: Arc<dyn Sealer> =

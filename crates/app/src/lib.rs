@@ -3,6 +3,7 @@
 //! [`Sealer`].
 
 pub mod beneficiaries;
+pub mod cards;
 pub mod clock;
 pub mod demo;
 pub mod ids;

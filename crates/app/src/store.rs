@@ -99,7 +99,20 @@ pub struct CardRecord {
     pub valid_to: Date,
     /// Domain codes and regimes, a JSON document: `[{"domain":"PHAR","regime":"100%"},…]`.
     pub domains: String,
+    /// The kid of the card-signing key of the card's latest token.
+    pub signing_kid: u32,
+    /// Keyed hash of the card's current verification code (`crypto::CodeHasher`, 32 bytes);
+    /// the code itself is never stored. Empty for a card whose code was never issued.
+    pub code_hash: Vec<u8>,
     pub created_at: OffsetDateTime,
+}
+
+/// A card's new token key and verification-code hash (`Store::update_card_codes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardCodeUpdate {
+    pub id: Uuid,
+    pub signing_kid: u32,
+    pub code_hash: Vec<u8>,
 }
 
 /// A practice (cabinet, shop, pharmacy, laboratory): an organisation that bills.
@@ -237,6 +250,20 @@ pub trait Store: Send + Sync {
         insurer_id: Uuid,
         member: &MemberNumber,
     ) -> Result<Vec<CardRecord>, StoreError>;
+    /// A page of an insurer's cards by id, after `after` (exclusive), at most `limit`.
+    async fn list_insurer_cards(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<CardRecord>, StoreError>;
+    /// Sets the signing kid and code hash of cards of `insurer_id`, all or nothing:
+    /// `NotFound` (and nothing changed) if one card is not the insurer's.
+    async fn update_card_codes(
+        &self,
+        insurer_id: Uuid,
+        updates: &[CardCodeUpdate],
+    ) -> Result<(), StoreError>;
 
     // practices and professionals: am_number unique (`practices_am_number`); a
     // professional's (kind, national id) unique (`professionals_national_id`).

@@ -717,6 +717,101 @@ pub async fn find_member_cards_returns_newest_validity_first_for_that_member_onl
     );
 }
 
+pub async fn card_kid_and_code_hash_round_trip_byte_exactly(store: S) {
+    let insurer = given_insurer(&*store, "1").await;
+    let mut never = card(insurer.id, "M1", "2025-01-01", "2025-12-31");
+    never.signing_kid = 0;
+    never.code_hash = Vec::new();
+    let full = card(insurer.id, "M1", "2026-01-01", "2026-12-31");
+    store
+        .insert_cards(&[never.clone(), full.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.get_card(never.id).await.unwrap(), never);
+    let back = store.get_card(full.id).await.unwrap();
+    assert_eq!(back.signing_kid, 4_000_000_007);
+    assert_eq!(back.code_hash, full.code_hash);
+}
+
+pub async fn list_insurer_cards_pages_by_id_within_the_insurer(store: S) {
+    let mine = given_insurer(&*store, "1").await;
+    let other = given_insurer(&*store, "2").await;
+    let mut cards: Vec<_> = (0..5)
+        .map(|i| card(mine.id, &format!("M{i}"), "2026-01-01", "2026-12-31"))
+        .collect();
+    store.insert_cards(&cards).await.unwrap();
+    store
+        .insert_cards(&[card(other.id, "M1", "2026-01-01", "2026-12-31")])
+        .await
+        .unwrap();
+    cards.sort_by_key(|c| c.id);
+    let first = store.list_insurer_cards(mine.id, None, 2).await.unwrap();
+    assert_eq!(first, cards[..2].to_vec());
+    let next = store
+        .list_insurer_cards(mine.id, Some(first[1].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(next, cards[2..].to_vec());
+    assert!(
+        store
+            .list_insurer_cards(mine.id, Some(cards[4].id), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn update_card_codes_sets_kid_and_hash_all_or_nothing(store: S) {
+    let mine = given_insurer(&*store, "1").await;
+    let other = given_insurer(&*store, "2").await;
+    let a = card(mine.id, "M1", "2026-01-01", "2026-12-31");
+    let b = card(mine.id, "M2", "2026-01-01", "2026-12-31");
+    let foreign = card(other.id, "M3", "2026-01-01", "2026-12-31");
+    store
+        .insert_cards(&[a.clone(), b.clone(), foreign.clone()])
+        .await
+        .unwrap();
+    let update = |id, kid, byte| app::store::CardCodeUpdate {
+        id,
+        signing_kid: kid,
+        code_hash: vec![byte; 32],
+    };
+    // A card of another insurer in the batch: nothing changes.
+    assert_eq!(
+        store
+            .update_card_codes(mine.id, &[update(a.id, 2, 1), update(foreign.id, 2, 2)])
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.get_card(a.id).await.unwrap(), a);
+    assert_eq!(store.get_card(foreign.id).await.unwrap(), foreign);
+    // A missing card: nothing changes.
+    assert_eq!(
+        store
+            .update_card_codes(mine.id, &[update(a.id, 2, 1), update(new_id(), 2, 2)])
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.get_card(a.id).await.unwrap(), a);
+    store
+        .update_card_codes(mine.id, &[update(a.id, 2, 1), update(b.id, 3, 4)])
+        .await
+        .unwrap();
+    let a2 = store.get_card(a.id).await.unwrap();
+    assert_eq!((a2.signing_kid, a2.code_hash.clone()), (2, vec![1; 32]));
+    assert_eq!(
+        a2,
+        app::store::CardRecord {
+            signing_kid: 2,
+            code_hash: vec![1; 32],
+            ..a
+        }
+    );
+    let b2 = store.get_card(b.id).await.unwrap();
+    assert_eq!((b2.signing_kid, b2.code_hash), (3, vec![4; 32]));
+    store.update_card_codes(mine.id, &[]).await.unwrap();
+}
+
 // ---- practices and professionals
 
 pub async fn practice_round_trips_every_field(store: S) {

@@ -206,6 +206,8 @@ pub fn card(insurer_id: Uuid, member_: &str, from: &str, to: &str) -> CardRecord
         valid_to: day(to),
         domains: r#"[{"domain":"PHAR","regime":"100%"},{"domain":"OPTI","regime":"SP"}]"#
             .to_string(),
+        signing_kid: 4_000_000_007,
+        code_hash: (0u8..32).map(|b| b.wrapping_mul(37) ^ 0xA5).collect(),
         created_at: at(30),
     }
 }

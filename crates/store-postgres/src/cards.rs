@@ -1,8 +1,8 @@
 //! Tiers-payant cards.
 
-use crate::codec::{col, micros, parsed};
+use crate::codec::{col, corrupt, micros, parsed};
 use crate::error::db_err;
-use app::store::{CardRecord, StoreError};
+use app::store::{CardCodeUpdate, CardRecord, StoreError};
 use domain::ids::MemberNumber;
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
@@ -16,8 +16,8 @@ pub(crate) async fn insert_all(pool: &PgPool, cards: &[CardRecord]) -> Result<()
     let mut tx = pool.begin().await.map_err(db_err)?;
     for c in cards {
         sqlx::query(
-            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(c.id)
         .bind(c.insurer_id)
@@ -27,6 +27,8 @@ pub(crate) async fn insert_all(pool: &PgPool, cards: &[CardRecord]) -> Result<()
         .bind(c.valid_from)
         .bind(c.valid_to)
         .bind(&c.domains)
+        .bind(i64::from(c.signing_kid))
+        .bind(&c.code_hash)
         .bind(micros(c.created_at))
         .execute(&mut *tx)
         .await
@@ -37,7 +39,7 @@ pub(crate) async fn insert_all(pool: &PgPool, cards: &[CardRecord]) -> Result<()
 
 pub(crate) async fn get(pool: &PgPool, id: Uuid) -> Result<CardRecord, StoreError> {
     let row = sqlx::query(
-        "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, created_at \
+        "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at \
          FROM cards WHERE id = $1",
     )
     .bind(id)
@@ -55,7 +57,7 @@ pub(crate) async fn find_member(
     member: &MemberNumber,
 ) -> Result<Vec<CardRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, created_at \
+        "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at \
          FROM cards WHERE insurer_id = $1 AND member_number = $2 ORDER BY valid_from DESC, valid_to DESC, id DESC",
     )
     .bind(insurer_id)
@@ -64,6 +66,55 @@ pub(crate) async fn find_member(
     .await
     .map_err(db_err)?;
     rows.iter().map(from_row).collect()
+}
+
+/// A page of an insurer's cards by id.
+pub(crate) async fn list_page(
+    pool: &PgPool,
+    insurer_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<CardRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at \
+         FROM cards WHERE insurer_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(insurer_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Sets the kid and code hash of every card in `updates`, or of none.
+pub(crate) async fn update_codes(
+    pool: &PgPool,
+    insurer_id: Uuid,
+    updates: &[CardCodeUpdate],
+) -> Result<(), StoreError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for u in updates {
+        let done = sqlx::query(
+            "UPDATE cards SET signing_kid = $1, code_hash = $2 WHERE insurer_id = $3 AND id = $4",
+        )
+        .bind(i64::from(u.signing_kid))
+        .bind(&u.code_hash)
+        .bind(insurer_id)
+        .bind(u.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(db_err)?;
+            return Err(StoreError::NotFound);
+        }
+    }
+    tx.commit().await.map_err(db_err)
 }
 
 fn from_row(row: &PgRow) -> Result<CardRecord, StoreError> {
@@ -76,6 +127,9 @@ fn from_row(row: &PgRow) -> Result<CardRecord, StoreError> {
         valid_from: col(row, "valid_from")?,
         valid_to: col(row, "valid_to")?,
         domains: col(row, "domains")?,
+        signing_kid: u32::try_from(col::<i64>(row, "signing_kid")?)
+            .map_err(|_| corrupt("signing_kid"))?,
+        code_hash: col(row, "code_hash")?,
         created_at: col(row, "created_at")?,
     })
 }

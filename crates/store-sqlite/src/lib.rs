@@ -204,6 +204,23 @@ impl Store for SqliteStore {
         cards::find_member(&self.reader, insurer_id, member).await
     }
 
+    async fn list_insurer_cards(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<CardRecord>, StoreError> {
+        cards::list_page(&self.reader, insurer_id, after, limit).await
+    }
+
+    async fn update_card_codes(
+        &self,
+        insurer_id: Uuid,
+        updates: &[app::store::CardCodeUpdate],
+    ) -> Result<(), StoreError> {
+        cards::update_codes(&self.writer, insurer_id, updates).await
+    }
+
     async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
         accounts::insert_practice(&self.writer, practice).await
     }

@@ -173,6 +173,25 @@ impl Store for FaultyStore {
         self.inner.find_member_cards(insurer_id, member).await
     }
 
+    async fn list_insurer_cards(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<CardRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_insurer_cards(insurer_id, after, limit).await
+    }
+
+    async fn update_card_codes(
+        &self,
+        insurer_id: Uuid,
+        updates: &[app::store::CardCodeUpdate],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_card_codes(insurer_id, updates).await
+    }
+
     async fn insert_practice(&self, practice: &PracticeRecord) -> Result<(), StoreError> {
         self.check()?;
         self.inner.insert_practice(practice).await

@@ -1,0 +1,400 @@
+//! Cards: issuing a member family's tiers-payant card for one validity period.
+//!
+//! A card carries the Inter-AMC fields (AMC number, convention type, routing criterion,
+//! member number, validity), the domain codes with their rates or `PEC`, and — printed only,
+//! never stored in clear — the beneficiaries' first names, dates of birth and birth ranks.
+//! Its datamatrix is a signed token ([`crypto::cards`], docs/formats.md "Card token"); its
+//! verification code is stored only as a keyed hash ([`CodeHasher`]).
+//!
+//! Issuance is pure: [`CardIssuer::issue`] builds the [`CardRecord`], signs the token with the vault's
+//! current card-signing key, draws a verification code and hashes it; the caller inserts the
+//! records (`Store::insert_cards`) in its own batch.
+
+use crate::Ports;
+use crate::store::{CardRecord, ContractRecord, InsurerRecord};
+use crypto::cards::{CardClaims, CardDomain, Regime as TokenRegime, VerificationCode};
+use crypto::{CardSigningKey, CodeHasher, TokenError};
+use domain::ids::{BirthRank, MemberNumber};
+use domain::money::Rate;
+use domain::rights::{CareDomain, Regime};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::Date;
+
+/// The convention type printed on cards issued by rempart (standard tiers payant).
+pub const CONVENTION_TYPE: &str = "TP";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The contract's guarantee table cannot be read (the message names no person).
+    #[error("contract guarantees are unreadable: {0}")]
+    Guarantees(String),
+    /// A stored card's domain list cannot be read.
+    #[error("card domains are unreadable: {0}")]
+    Domains(String),
+    #[error("card cannot be issued: {0}")]
+    Invalid(&'static str),
+    /// The card keys could not be obtained (vault).
+    #[error("card keys are unavailable: {0}")]
+    Keys(String),
+}
+
+/// One beneficiary as printed on the card. Identifying: it only exists in memory and in the
+/// printer's export, never in clear in the database. `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardBeneficiary {
+    pub first_name: String,
+    pub birth_date: Date,
+    pub birth_rank: BirthRank,
+}
+
+impl std::fmt::Debug for CardBeneficiary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardBeneficiary(<redacted>)")
+    }
+}
+
+/// A freshly issued card: the record to insert, the datamatrix token and the verification
+/// code (printed under the datamatrix; only its hash is in `record.code_hash`).
+#[derive(Debug, Clone)]
+pub struct IssuedCard {
+    pub record: CardRecord,
+    pub token: String,
+    pub code: VerificationCode,
+    /// The family as printed, in the order given.
+    pub beneficiaries: Vec<CardBeneficiary>,
+}
+
+/// A stored card given a new token and a new verification code (export to the printer).
+#[derive(Debug, Clone)]
+pub struct ReissuedCard {
+    /// The card with its new `signing_kid` and `code_hash` (store them before handing the
+    /// code out: the previous code no longer matches).
+    pub record: CardRecord,
+    pub token: String,
+    pub code: VerificationCode,
+}
+
+/// Issues cards with one card-signing key and the code hasher. Cheap to build (an `Arc` and a
+/// key copy): build one per import run or batch with the vault's current key, so that a key
+/// rotation applies from the next run.
+#[derive(Clone)]
+pub struct CardIssuer {
+    signer: Arc<CardSigningKey>,
+    hasher: CodeHasher,
+}
+
+impl std::fmt::Debug for CardIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardIssuer")
+            .field("kid", &self.signer.kid())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CardIssuer {
+    pub fn new(signer: Arc<CardSigningKey>, hasher: CodeHasher) -> Self {
+        Self { signer, hasher }
+    }
+
+    /// The kid of the key this issuer signs with.
+    pub fn kid(&self) -> u32 {
+        self.signer.kid()
+    }
+
+    pub fn code_hasher(&self) -> &CodeHasher {
+        &self.hasher
+    }
+
+    /// Issues the card of `member`'s family (`family`, as printed, in print order) for
+    /// `validity` (first and last day, included) under `contract`, with a fresh verification
+    /// code whose keyed hash is in `record.code_hash`. Pure: nothing is stored; insert
+    /// `IssuedCard::record` with `Store::insert_cards` in the caller's batch.
+    pub fn issue(
+        &self,
+        ports: &Ports,
+        insurer: &InsurerRecord,
+        member: &MemberNumber,
+        family: &[CardBeneficiary],
+        contract: &ContractRecord,
+        validity: (Date, Date),
+    ) -> Result<IssuedCard, CardError> {
+        if contract.insurer_id != insurer.id {
+            return Err(CardError::Invalid(
+                "the contract belongs to another insurer",
+            ));
+        }
+        if family.is_empty() {
+            return Err(CardError::Invalid("a card needs at least one beneficiary"));
+        }
+        let (from, to) = validity;
+        if to < from {
+            return Err(CardError::Invalid("validity ends before it starts"));
+        }
+        let domains = domains_from_guarantees(&contract.guarantees)?;
+        let record = CardRecord {
+            id: ports.new_id(),
+            insurer_id: insurer.id,
+            member_number: member.clone(),
+            convention_type: CONVENTION_TYPE.to_string(),
+            routing_criterion: routing_criterion(insurer),
+            valid_from: from,
+            valid_to: to,
+            domains: domains_json(&domains)?,
+            signing_kid: self.signer.kid(),
+            code_hash: Vec::new(),
+            created_at: ports.clock.now(),
+        };
+        let ReissuedCard {
+            record,
+            token,
+            code,
+        } = sign_and_code(ports, &self.signer, &self.hasher, insurer, record, &domains)?;
+        Ok(IssuedCard {
+            record,
+            token,
+            code,
+            beneficiaries: family.to_vec(),
+        })
+    }
+
+    /// A new token and a new verification code for a stored card; store `record.signing_kid`
+    /// and `record.code_hash` (`Store::update_card_codes`) before handing the code out.
+    pub fn reissue(
+        &self,
+        ports: &Ports,
+        insurer: &InsurerRecord,
+        card: &CardRecord,
+    ) -> Result<ReissuedCard, CardError> {
+        if card.insurer_id != insurer.id {
+            return Err(CardError::Invalid("the card belongs to another insurer"));
+        }
+        let domains = parse_domains_json(&card.domains)?;
+        sign_and_code(
+            ports,
+            &self.signer,
+            &self.hasher,
+            insurer,
+            card.clone(),
+            &domains,
+        )
+    }
+}
+
+fn sign_and_code(
+    ports: &Ports,
+    signer: &CardSigningKey,
+    hasher: &CodeHasher,
+    insurer: &InsurerRecord,
+    mut record: CardRecord,
+    domains: &[(CareDomain, Regime)],
+) -> Result<ReissuedCard, CardError> {
+    let claims = claims(insurer, &record, domains)?;
+    let token = signer.sign(&claims)?;
+    let code = crypto::cards::generate_verification_code(ports.rng.as_ref());
+    let hash = hasher
+        .hash(record.id, code.as_str())
+        .ok_or(CardError::Invalid("generated code is not a code"))?;
+    record.signing_kid = signer.kid();
+    record.code_hash = hash.to_vec();
+    Ok(ReissuedCard {
+        record,
+        token,
+        code,
+    })
+}
+
+/// Whether `code` is the verification code of `card` (constant-time compare of keyed hashes).
+pub fn code_matches(hasher: &CodeHasher, card: &CardRecord, code: &str) -> bool {
+    !card.code_hash.is_empty() && hasher.verify(card.id, code, &card.code_hash)
+}
+
+/// The routing criterion printed on an insurer's cards. Until insurers carry their own card
+/// terms, the demo insurers print their short code and every other insurer its AMC number.
+pub fn routing_criterion(insurer: &InsurerRecord) -> String {
+    crate::demo::INSURERS
+        .iter()
+        .find(|(_, amc, _)| *amc == insurer.amc.as_str())
+        .map_or_else(
+            || insurer.amc.as_str().to_string(),
+            |(_, _, r)| r.to_string(),
+        )
+}
+
+fn days_since_epoch(d: Date) -> i32 {
+    d.to_julian_day() - 2_440_588
+}
+
+/// The date `days` days after 1970-01-01 (token validity fields).
+pub fn date_from_days(days: i32) -> Option<Date> {
+    Date::from_julian_day(days.checked_add(2_440_588)?).ok()
+}
+
+/// The claims a card's token asserts.
+pub fn claims(
+    insurer: &InsurerRecord,
+    card: &CardRecord,
+    domains: &[(CareDomain, Regime)],
+) -> Result<CardClaims, CardError> {
+    let domains = domains
+        .iter()
+        .map(|&(d, r)| {
+            let regime = match r {
+                Regime::PriorApproval => TokenRegime::Pec,
+                Regime::Rate(rate) => TokenRegime::RateBps(
+                    u16::try_from(rate.basis_points())
+                        .ok()
+                        .filter(|&bp| bp < u16::MAX)
+                        .ok_or(CardError::Invalid("rate above 655.34 %"))?,
+                ),
+            };
+            Ok(CardDomain {
+                code: d.code().to_string(),
+                regime,
+            })
+        })
+        .collect::<Result<Vec<_>, CardError>>()?;
+    Ok(CardClaims {
+        card_id: card.id,
+        amc_number: insurer.amc.as_str().to_string(),
+        member_number: card.member_number.as_str().to_string(),
+        valid_from: days_since_epoch(card.valid_from),
+        valid_to: days_since_epoch(card.valid_to),
+        domains,
+    })
+}
+
+// --- guarantees → domain regimes ---
+
+#[derive(Deserialize)]
+struct Guarantees {
+    lines: Vec<GuaranteeLine>,
+}
+
+#[derive(Deserialize)]
+struct GuaranteeLine {
+    domain: String,
+    item: String,
+    formula: Formula,
+}
+
+#[derive(Deserialize)]
+struct Formula {
+    kind: String,
+    #[serde(default)]
+    percent: Option<u32>,
+}
+
+/// The regime of each care domain printed on a card, from a contract's guarantee table
+/// (docs/formats.md): `OPTI` and `AUDI` print `PEC` (prior approval); every other domain
+/// prints the rate of its whole-domain line (`item` `*`, a `br_percent` or
+/// `br_percent_plus` formula, or 100 % for `in_full`/`tm_plus`). A domain without a
+/// whole-domain line is not printed.
+pub fn domains_from_guarantees(json: &str) -> Result<Vec<(CareDomain, Regime)>, CardError> {
+    let g: Guarantees =
+        serde_json::from_str(json).map_err(|e| CardError::Guarantees(e.to_string()))?;
+    let mut out = Vec::with_capacity(CareDomain::ALL.len());
+    for d in CareDomain::ALL {
+        if d.needs_prior_approval() {
+            if g.lines.iter().any(|l| l.domain == d.code()) {
+                out.push((d, Regime::PriorApproval));
+            }
+            continue;
+        }
+        let Some(line) = g
+            .lines
+            .iter()
+            .find(|l| l.domain == d.code() && l.item == "*")
+        else {
+            continue;
+        };
+        let percent = match (line.formula.kind.as_str(), line.formula.percent) {
+            ("br_percent" | "br_percent_plus", Some(p)) => p,
+            ("in_full" | "tm_plus", _) => 100,
+            _ => {
+                return Err(CardError::Guarantees(format!(
+                    "domain {}: formula {} has no rate",
+                    d.code(),
+                    line.formula.kind
+                )));
+            }
+        };
+        let rate = Rate::checked_percent(percent)
+            .ok_or_else(|| CardError::Guarantees(format!("domain {}: rate too high", d.code())))?;
+        out.push((d, Regime::Rate(rate)));
+    }
+    Ok(out)
+}
+
+#[derive(Serialize, Deserialize)]
+struct DomainEntry {
+    domain: String,
+    regime: String,
+}
+
+/// `cards.domains`: `[{"domain":"PHAR","regime":"100%"},…,{"domain":"OPTI","regime":"PEC"}]`.
+pub fn domains_json(domains: &[(CareDomain, Regime)]) -> Result<String, CardError> {
+    let list: Vec<DomainEntry> = domains
+        .iter()
+        .map(|(d, r)| DomainEntry {
+            domain: d.code().to_string(),
+            regime: r.to_string(),
+        })
+        .collect();
+    serde_json::to_string(&list).map_err(|e| CardError::Domains(e.to_string()))
+}
+
+/// Reads `cards.domains` back.
+pub fn parse_domains_json(json: &str) -> Result<Vec<(CareDomain, Regime)>, CardError> {
+    let list: Vec<DomainEntry> =
+        serde_json::from_str(json).map_err(|e| CardError::Domains(e.to_string()))?;
+    list.into_iter()
+        .map(|e| {
+            let d: CareDomain = e
+                .domain
+                .parse()
+                .map_err(|_| CardError::Domains("unknown domain code".into()))?;
+            let r = parse_regime(&e.regime)
+                .ok_or_else(|| CardError::Domains(format!("domain {}: bad regime", d.code())))?;
+            Ok((d, r))
+        })
+        .collect()
+}
+
+/// `PEC`, or a rate as printed (`100%`, `12.50%`).
+pub fn parse_regime(s: &str) -> Option<Regime> {
+    if s == "PEC" {
+        return Some(Regime::PriorApproval);
+    }
+    let number = s.strip_suffix('%')?;
+    let (whole, frac) = match number.split_once('.') {
+        Some((w, f)) if f.len() == 2 => (w, f),
+        Some(_) => return None,
+        None => (number, "00"),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bp = whole
+        .parse::<u32>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(frac.parse::<u32>().ok()?)?;
+    Some(Regime::Rate(Rate::from_basis_points(bp)))
+}
+
+/// A token regime as printed (`100%`, `PEC`).
+pub fn token_regime_text(r: TokenRegime) -> String {
+    match r {
+        TokenRegime::Pec => "PEC".to_string(),
+        TokenRegime::RateBps(bp) => Rate::from_basis_points(u32::from(bp)).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
