@@ -11,8 +11,9 @@ use crate::store::{
     AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
     OrganisationRecord, PracticeRecord, ProfessionalRecord, StoreCounts, StoreError,
 };
+use crate::cards::CardBeneficiary;
 use crate::synthetic;
-use crypto::{FieldRef, SealError};
+use crypto::{FieldRef, SealError, Sealer};
 use domain::IdError;
 use domain::accounts::{OrganisationKind, Profession, ProfessionalId, Role};
 use domain::contracts::ContractCode;
@@ -48,6 +49,10 @@ pub enum DemoError {
     Invalid(#[from] IdError),
     #[error("demo data is invalid: {0}")]
     Other(String),
+    #[error(transparent)]
+    Card(#[from] crate::cards::CardError),
+    #[error("cannot set up the demo's keys: {0}")]
+    Keys(#[from] crate::keys::VaultError),
 }
 
 /// An insurer of the demo.
@@ -67,6 +72,27 @@ pub struct DemoSummary {
     /// The operator administrator's account.
     pub operator_admin: Option<Uuid>,
     pub counts: DemoCounts,
+    /// On first seeding only: one row per beneficiary with their family's current card, for
+    /// `demo-cards.csv` (identifying: never logged nor serialised here).
+    #[serde(skip)]
+    pub cards: Vec<DemoCardRow>,
+}
+
+/// A synthetic patient and their family's card of this year, as handed over at a counter.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DemoCardRow {
+    pub member_number: String,
+    pub first_name: String,
+    pub birth_date: Date,
+    pub birth_rank: u8,
+    pub verification_code: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for DemoCardRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoCardRow(<redacted>)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -129,7 +155,9 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
     // Insurers and their contracts.
     let year_start = date(year, Month::January, 1)?;
     let mut insurers = Vec::new();
-    for (name, amc, routing) in INSURERS {
+    let issuer = crate::cards::CardIssuer::from_vault(&ports.vault);
+    let mut printed = Vec::new();
+    for (name, amc, _) in INSURERS {
         let id = ports.new_id();
         ports
             .store
@@ -140,15 +168,14 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
                 created_at: now,
             })
             .await?;
-        ports
-            .store
-            .insert_insurer(&InsurerRecord {
-                id,
-                amc: AmcNumber::parse(amc)?,
-                name: name.into(),
-                created_at: now,
-            })
-            .await?;
+        let record = InsurerRecord {
+            id,
+            amc: AmcNumber::parse(amc)?,
+            name: name.into(),
+            created_at: now,
+        };
+        ports.store.insert_insurer(&record).await?;
+        ports.vault.ensure_scope(ports, id).await?;
         let mut contracts = HashMap::new();
         for plan in [Plan::Essentiel, Plan::Confort] {
             let contract = ContractRecord {
@@ -164,11 +191,11 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
                 created_at: now,
             };
             ports.store.insert_contract(&contract).await?;
-            contracts.insert(plan.code(), contract.id);
+            contracts.insert(plan.code(), contract);
         }
         insurers.push(SeededInsurer {
             id,
-            routing,
+            record,
             contracts,
             beneficiaries: Vec::new(),
             cards: Vec::new(),
@@ -194,13 +221,14 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
         } else {
             Plan::Essentiel
         };
-        let contract_id = *insurer
+        let contract = insurer
             .contracts
             .get(plan.code())
             .ok_or_else(|| DemoError::Other("unknown contract".into()))?;
+        let contract_id = contract.id;
         for b in &family.members {
             let record = crate::beneficiaries::new_record(
-                ports.sealer.as_ref(),
+                &ports.vault,
                 ports.new_id(),
                 insurer.id,
                 contract_id,
@@ -210,20 +238,37 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
             insurer.beneficiaries.push(record);
         }
         if let Some(holder) = family.members.first() {
+            let faces: Vec<CardBeneficiary> = family
+                .members
+                .iter()
+                .map(|b| CardBeneficiary {
+                    first_name: b.identity.first_name.clone(),
+                    birth_date: b.identity.birth_date,
+                    birth_rank: b.identity.birth_rank,
+                })
+                .collect();
             for (from, to) in card_periods(holder.validity.from, holder.validity.to, year)? {
-                insurer.cards.push(CardRecord {
-                    id: ports.new_id(),
-                    insurer_id: insurer.id,
-                    member_number: family.member_number.clone(),
-                    convention_type: "TP".into(),
-                    routing_criterion: insurer.routing.into(),
-                    valid_from: from,
-                    valid_to: to,
-                    domains: card_domains_json(plan)?,
-                    signing_kid: 0,
-                    code_hash: Vec::new(),
-                    created_at: now,
-                });
+                let card = issuer.issue(
+                    ports,
+                    &insurer.record,
+                    &family.member_number,
+                    &faces,
+                    contract,
+                    (from, to),
+                )?;
+                if from.year() == year {
+                    for b in &card.beneficiaries {
+                        printed.push(DemoCardRow {
+                            member_number: family.member_number.as_str().to_string(),
+                            first_name: b.first_name.clone(),
+                            birth_date: b.birth_date,
+                            birth_rank: b.birth_rank.get(),
+                            verification_code: card.code.as_str().to_string(),
+                            token: card.token.clone(),
+                        });
+                    }
+                }
+                insurer.cards.push(card.record);
             }
         }
         flush(ports, insurer, BATCH).await?;
@@ -235,13 +280,14 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
     seed_practices(ports, seed, now).await?;
     let mut summary = existing_summary(ports).await?;
     summary.already_seeded = false;
+    summary.cards = printed;
     Ok(summary)
 }
 
 struct SeededInsurer {
     id: Uuid,
-    routing: &'static str,
-    contracts: HashMap<&'static str, Uuid>,
+    record: InsurerRecord,
+    contracts: HashMap<&'static str, ContractRecord>,
     beneficiaries: Vec<BeneficiaryRecord>,
     cards: Vec<CardRecord>,
 }
@@ -305,6 +351,7 @@ async fn existing_summary(ports: &Ports) -> Result<DemoSummary, DemoError> {
         insurers,
         operator_admin,
         counts,
+        cards: Vec::new(),
     })
 }
 
@@ -436,30 +483,6 @@ fn guarantees_json(plan: Plan) -> Result<String, DemoError> {
         lines,
     })
     .map_err(|e| DemoError::Other(e.to_string()))
-}
-
-#[derive(Debug, Serialize)]
-struct CardDomain {
-    domain: &'static str,
-    regime: String,
-}
-
-fn card_domains_json(plan: Plan) -> Result<String, DemoError> {
-    let domains: Vec<CardDomain> = CareDomain::ALL
-        .iter()
-        .map(|&d| {
-            let regime = match d {
-                CareDomain::Opti | CareDomain::Audi => "PEC".to_string(),
-                CareDomain::Dent => format!("{}%", plan.levels().2),
-                _ => "100%".to_string(),
-            };
-            CardDomain {
-                domain: d.code(),
-                regime,
-            }
-        })
-        .collect();
-    serde_json::to_string(&domains).map_err(|e| DemoError::Other(e.to_string()))
 }
 
 // --- practices and professionals ---
@@ -594,7 +617,7 @@ async fn seed_practices(ports: &Ports, seed: u64, now: OffsetDateTime) -> Result
             _ => (None, Some(siret(&mut rng)?)),
         };
         let iban = french_iban(&mut rng)?;
-        let iban_sealed = ports.sealer.seal(
+        let iban_sealed = ports.vault.sealer(crypto::envelope::PLATFORM_SCOPE)?.seal(
             &FieldRef::new("practices", "iban", id),
             iban.as_str().as_bytes(),
         )?;
@@ -712,7 +735,7 @@ pub(crate) mod tests {
     use crate::store::Store;
     use crate::{ManualClock, Sealer, SecureRandom};
     use async_trait::async_trait;
-    use crypto::{SeededRandom, XChaChaSealer};
+    use crypto::SeededRandom;
     use domain::ids::MemberNumber;
     use std::collections::HashSet;
     use std::sync::{Arc, Mutex};
@@ -728,10 +751,14 @@ pub(crate) mod tests {
         professionals: Vec<ProfessionalRecord>,
         accounts: Vec<AccountRecord>,
         batches: Vec<usize>,
+        data_keys: Vec<crate::store::DataKeyRow>,
+        imports: Vec<crate::store::ImportRecord>,
+        /// beneficiary id -> the import that last saw it
+        last_import: std::collections::HashMap<Uuid, Uuid>,
     }
 
     #[derive(Default)]
-    pub(crate) struct MemStore(Mutex<Mem>);
+    pub(crate) struct MemStore(Mutex<Mem>, crate::accounts::memory::MemAccess);
 
     impl MemStore {
         fn with<T>(&self, f: impl FnOnce(&mut Mem) -> T) -> T {
@@ -886,6 +913,110 @@ pub(crate) mod tests {
                     .filter(|b| b.insurer_id == insurer_id && &b.member_number == member)
                     .cloned()
                     .collect()
+            }))
+        }
+        async fn insert_import(
+            &self,
+            import: &crate::store::ImportRecord,
+        ) -> Result<(), StoreError> {
+            self.with(|m| m.imports.push(import.clone()));
+            Ok(())
+        }
+        async fn get_import(
+            &self,
+            insurer_id: Uuid,
+            id: Uuid,
+        ) -> Result<crate::store::ImportRecord, StoreError> {
+            self.with(|m| {
+                m.imports
+                    .iter()
+                    .find(|i| i.insurer_id == insurer_id && i.id == id)
+                    .cloned()
+            })
+            .ok_or(StoreError::NotFound)
+        }
+        async fn update_import(
+            &self,
+            import: &crate::store::ImportRecord,
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                let i = m
+                    .imports
+                    .iter_mut()
+                    .find(|i| i.insurer_id == import.insurer_id && i.id == import.id)
+                    .ok_or(StoreError::NotFound)?;
+                *i = import.clone();
+                Ok(())
+            })
+        }
+        async fn find_beneficiaries_of_members(
+            &self,
+            insurer_id: Uuid,
+            members: &[MemberNumber],
+        ) -> Result<Vec<crate::store::ImportedBeneficiary>, StoreError> {
+            Ok(self.with(|m| {
+                m.beneficiaries
+                    .iter()
+                    .filter(|b| b.insurer_id == insurer_id && members.contains(&b.member_number))
+                    .map(|b| crate::store::ImportedBeneficiary {
+                        record: b.clone(),
+                        last_import_id: m.last_import.get(&b.id).copied(),
+                    })
+                    .collect()
+            }))
+        }
+        async fn apply_beneficiary_batch(
+            &self,
+            batch: &crate::store::BeneficiaryBatch,
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                let present = |m: &Mem, id: Uuid| m.beneficiaries.iter().any(|b| b.id == id);
+                if batch.inserts.iter().any(|b| present(m, b.id))
+                    || batch.updates.iter().any(|b| !present(m, b.id))
+                {
+                    return Err(StoreError::NotFound);
+                }
+                m.beneficiaries.extend(batch.inserts.iter().cloned());
+                for u in &batch.updates {
+                    if let Some(b) = m.beneficiaries.iter_mut().find(|b| b.id == u.id) {
+                        let (created_at, nir_index) = (b.created_at, b.nir_index);
+                        *b = u.clone();
+                        b.created_at = created_at;
+                        b.nir_index = nir_index;
+                    }
+                }
+                let marked = batch.inserts.iter().chain(&batch.updates).map(|b| b.id);
+                for id in marked.chain(batch.seen.iter().copied()).collect::<Vec<_>>() {
+                    m.last_import.insert(id, batch.import_id);
+                }
+                m.cards.extend(batch.cards.iter().cloned());
+                Ok(())
+            })
+        }
+        async fn find_unseen_beneficiaries(
+            &self,
+            insurer_id: Uuid,
+            import_id: Uuid,
+            on: time::Date,
+            after: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+            Ok(self.with(|m| {
+                let mut rows: Vec<BeneficiaryRecord> = m
+                    .beneficiaries
+                    .iter()
+                    .filter(|b| {
+                        b.insurer_id == insurer_id
+                            && after.is_none_or(|a| b.id > a)
+                            && m.last_import.get(&b.id) != Some(&import_id)
+                            && b.valid_from <= on
+                            && b.valid_to.is_none_or(|t| t > on)
+                    })
+                    .cloned()
+                    .collect();
+                rows.sort_by_key(|b| b.id);
+                rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                rows
             }))
         }
         async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
@@ -1048,19 +1179,253 @@ pub(crate) mod tests {
             })
             .ok_or(StoreError::NotFound)
         }
+
+        async fn find_beneficiaries_by_nir_index(
+            &self,
+            insurer_id: Uuid,
+            nir_index: u32,
+        ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+            Ok(self.with(|m| {
+                m.beneficiaries
+                    .iter()
+                    .filter(|b| b.insurer_id == insurer_id && b.nir_index == nir_index)
+                    .cloned()
+                    .collect()
+            }))
+        }
+        async fn delete_beneficiary(&self, insurer_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+            self.with(|m| {
+                let before = m.beneficiaries.len();
+                m.beneficiaries
+                    .retain(|b| !(b.insurer_id == insurer_id && b.id == id));
+                if m.beneficiaries.len() == before {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+        }
+        async fn list_beneficiaries_page(
+            &self,
+            insurer_id: Uuid,
+            after: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+            Ok(self.with(|m| {
+                let mut v: Vec<_> = m
+                    .beneficiaries
+                    .iter()
+                    .filter(|b| b.insurer_id == insurer_id && after.is_none_or(|a| b.id > a))
+                    .cloned()
+                    .collect();
+                v.sort_by_key(|b| b.id);
+                v.truncate(limit as usize);
+                v
+            }))
+        }
+        async fn update_beneficiary_seals(
+            &self,
+            rows: &[BeneficiaryRecord],
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                for r in rows {
+                    let b = m
+                        .beneficiaries
+                        .iter_mut()
+                        .find(|b| b.id == r.id && b.insurer_id == r.insurer_id)
+                        .ok_or(StoreError::NotFound)?;
+                    b.nir_sealed.clone_from(&r.nir_sealed);
+                    b.last_name_sealed.clone_from(&r.last_name_sealed);
+                    b.first_name_sealed.clone_from(&r.first_name_sealed);
+                    b.birth_date_sealed.clone_from(&r.birth_date_sealed);
+                    b.marital_status_sealed.clone_from(&r.marital_status_sealed);
+                    b.nir_index = r.nir_index;
+                }
+                Ok(())
+            })
+        }
+        async fn list_practices_page(
+            &self,
+            after: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<PracticeRecord>, StoreError> {
+            Ok(self.with(|m| {
+                let mut v: Vec<_> = m
+                    .practices
+                    .iter()
+                    .filter(|p| after.is_none_or(|a| p.id > a))
+                    .cloned()
+                    .collect();
+                v.sort_by_key(|p| p.id);
+                v.truncate(limit as usize);
+                v
+            }))
+        }
+        async fn update_practice_iban(
+            &self,
+            id: Uuid,
+            iban_sealed: &[u8],
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                let p = m
+                    .practices
+                    .iter_mut()
+                    .find(|p| p.id == id)
+                    .ok_or(StoreError::NotFound)?;
+                p.iban_sealed = iban_sealed.to_vec();
+                Ok(())
+            })
+        }
+        async fn list_data_keys(&self) -> Result<Vec<crate::store::DataKeyRow>, StoreError> {
+            Ok(self.with(|m| m.data_keys.clone()))
+        }
+        async fn insert_data_key(&self, key: &crate::store::DataKeyRow) -> Result<(), StoreError> {
+            self.with(|m| {
+                if m.data_keys.iter().any(|k| k.key_id == key.key_id) {
+                    return Err(conflict("data_keys_pkey"));
+                }
+                if m.data_keys.iter().any(|k| {
+                    k.scope == key.scope && k.purpose == key.purpose && k.version == key.version
+                }) {
+                    return Err(conflict("data_keys_version"));
+                }
+                m.data_keys.push(key.clone());
+                Ok(())
+            })
+        }
+        async fn rewrap_data_key(
+            &self,
+            key_id: u32,
+            from_kek_version: u32,
+            to_kek_version: u32,
+            wrapped: &[u8],
+        ) -> Result<bool, StoreError> {
+            Ok(self.with(|m| {
+                match m
+                    .data_keys
+                    .iter_mut()
+                    .find(|k| k.key_id == key_id && k.kek_version == from_kek_version)
+                {
+                    Some(k) => {
+                        k.kek_version = to_kek_version;
+                        k.wrapped = wrapped.to_vec();
+                        true
+                    }
+                    None => false,
+                }
+            }))
+        }
+        async fn retire_data_key(&self, key_id: u32, at: OffsetDateTime) -> Result<(), StoreError> {
+            self.with(|m| {
+                let k = m
+                    .data_keys
+                    .iter_mut()
+                    .find(|k| k.key_id == key_id)
+                    .ok_or(StoreError::NotFound)?;
+                k.retired_at.get_or_insert(at);
+                Ok(())
+            })
+        }
+        async fn delete_data_keys(&self, scope: Uuid) -> Result<u64, StoreError> {
+            Ok(self.with(|m| {
+                let before = m.data_keys.len();
+                m.data_keys.retain(|k| k.scope != scope);
+                (before - m.data_keys.len()) as u64
+            }))
+        }
+        async fn sealed_key_counts(&self) -> Result<Vec<crate::store::SealedKeyCount>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Access rows (invitations, passkeys, ceremonies, sessions): delegated to `MemAccess`.
+    #[async_trait]
+    impl crate::store::AccessStore for MemStore {
+        async fn insert_invitation(
+            &self,
+            i: &crate::store::InvitationRecord,
+        ) -> Result<(), StoreError> {
+            self.1.insert_invitation(i).await
+        }
+        async fn find_invitation(
+            &self,
+            h: &[u8],
+        ) -> Result<Option<crate::store::InvitationRecord>, StoreError> {
+            self.1.find_invitation(h).await
+        }
+        async fn use_invitation(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+            self.1.use_invitation(id, at).await
+        }
+        async fn insert_credential(
+            &self,
+            c: &crate::store::CredentialRecord,
+        ) -> Result<(), StoreError> {
+            self.1.insert_credential(c).await
+        }
+        async fn list_credentials(
+            &self,
+            a: Uuid,
+        ) -> Result<Vec<crate::store::CredentialRecord>, StoreError> {
+            self.1.list_credentials(a).await
+        }
+        async fn find_credential(
+            &self,
+            c: &[u8],
+        ) -> Result<Option<crate::store::CredentialRecord>, StoreError> {
+            self.1.find_credential(c).await
+        }
+        async fn update_credential(
+            &self,
+            id: Uuid,
+            p: &str,
+            at: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.1.update_credential(id, p, at).await
+        }
+        async fn delete_credential(&self, a: Uuid, id: Uuid) -> Result<(), StoreError> {
+            self.1.delete_credential(a, id).await
+        }
+        async fn insert_ceremony(
+            &self,
+            c: &crate::store::CeremonyRecord,
+        ) -> Result<(), StoreError> {
+            self.1.insert_ceremony(c).await
+        }
+        async fn take_ceremony(
+            &self,
+            id: Uuid,
+        ) -> Result<Option<crate::store::CeremonyRecord>, StoreError> {
+            self.1.take_ceremony(id).await
+        }
+        async fn insert_session(&self, s: &crate::store::SessionRecord) -> Result<(), StoreError> {
+            self.1.insert_session(s).await
+        }
+        async fn find_session(
+            &self,
+            h: &[u8],
+        ) -> Result<Option<crate::store::SessionRecord>, StoreError> {
+            self.1.find_session(h).await
+        }
+        async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+            self.1.touch_session(id, at).await
+        }
+        async fn set_session_uv(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+            self.1.set_session_uv(id, at).await
+        }
+        async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
+            self.1.delete_session(id).await
+        }
     }
 
     pub(crate) fn ports(store: Arc<MemStore>) -> Ports {
         let rng: Arc<dyn SecureRandom> = Arc::new(SeededRandom::new(11));
-        let key = crypto::sealing::DataKey::from_bytes([7u8; 32]);
-        let sealer: Arc<dyn Sealer> =
-            Arc::new(XChaChaSealer::new(vec![(1, key)], 1, rng.clone()).unwrap());
+        let vault = Arc::new(crate::keys::Vault::ephemeral(rng.clone()));
         let start = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap(); // 2026
         Ports {
             store,
             clock: Arc::new(ManualClock::new(start)),
             rng,
-            sealer,
+            vault,
         }
     }
 
@@ -1099,7 +1464,7 @@ pub(crate) mod tests {
             for p in &m.practices {
                 assert_eq!(p.finess.is_some(), matches!(p.profession, Profession::Pharmacist | Profession::Laboratory));
                 assert_eq!(p.siret.is_some(), p.finess.is_none());
-                let iban = ports.sealer.open_string(&FieldRef::new("practices", "iban", p.id), &p.iban_sealed).unwrap();
+                let iban = ports.vault.sealer(crypto::envelope::PLATFORM_SCOPE).unwrap().open_string(&FieldRef::new("practices", "iban", p.id), &p.iban_sealed).unwrap();
                 let iban = Iban::parse(&iban).unwrap();
                 assert!(iban.as_str().starts_with("FR"));
                 let bban = &iban.as_str()[4..];
@@ -1124,10 +1489,24 @@ pub(crate) mod tests {
                 let d: serde_json::Value = serde_json::from_str(&card.domains).unwrap();
                 assert_eq!(d.as_array().unwrap().len(), CareDomain::ALL.len());
                 assert_eq!(card.convention_type, "TP");
+                assert_eq!(card.signing_kid, ports.vault.card_signer().kid());
+                assert_eq!(card.code_hash.len(), 32);
+            }
+            // The printed cards: one row per beneficiary with a card this year; each token
+            // verifies with the published keys and names a stored card whose hash matches.
+            assert!(first.cards.len() > 9_000 && first.cards.len() <= 10_000);
+            assert!(second.cards.is_empty());
+            let keys = ports.vault.card_keys();
+            for row in first.cards.iter().step_by(89) {
+                let claims = crypto::cards::verify(&row.token, &keys).unwrap();
+                assert_eq!(claims.member_number, row.member_number);
+                let card = m.cards.iter().find(|c| c.id == claims.card_id).unwrap();
+                assert!(crate::cards::code_matches(ports.vault.code_hasher(), card, &row.verification_code));
+                assert!(m.beneficiaries.iter().any(|b| b.member_number.as_str() == row.member_number && b.birth_rank.get() == row.birth_rank));
             }
             // Every beneficiary opens back, and belongs to a family with a card.
             for b in m.beneficiaries.iter().step_by(97) {
-                crate::beneficiaries::open_identity(ports.sealer.as_ref(), b).unwrap();
+                crate::beneficiaries::open_identity(&ports.vault, b).unwrap();
                 assert!(m.cards.iter().any(|c| c.member_number == b.member_number && c.insurer_id == b.insurer_id));
             }
         });

@@ -1,12 +1,14 @@
 //! Use cases and ports of rempart. The web and CLI layers call use cases here; use cases
 //! talk to the world only through ports: [`Store`], [`Clock`], [`SecureRandom`] and the
-//! [`Sealer`].
+//! [`keys::Vault`] (every secret; scoped [`Sealer`]s).
 
+pub mod accounts;
 pub mod beneficiaries;
 pub mod cards;
 pub mod clock;
 pub mod demo;
 pub mod ids;
+pub mod keys;
 pub mod store;
 pub mod synthetic;
 
@@ -22,7 +24,8 @@ pub struct Ports {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecureRandom>,
-    pub sealer: Arc<dyn Sealer>,
+    /// Every secret operation (sealing per insurer, blind index, card keys, code hash).
+    pub vault: Arc<keys::Vault>,
 }
 
 impl Ports {

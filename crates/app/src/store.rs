@@ -79,6 +79,9 @@ pub struct BeneficiaryRecord {
     pub first_name_sealed: Vec<u8>,
     pub birth_date_sealed: Vec<u8>,
     pub marital_status_sealed: Vec<u8>,
+    /// Blind index of the NIR (`vault.blind_index().nir(..)`, a truncated keyed hash): exact
+    /// NIR lookups find candidates by it, then unseal to confirm.
+    pub nir_index: u32,
     pub quality: Quality,
     pub contract_id: Uuid,
     pub valid_from: Date,
@@ -175,6 +178,154 @@ pub struct AccountRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// What a data key is for (`data_keys.purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyPurpose {
+    /// Field sealing for one scope (an insurer, or the platform).
+    Seal,
+    /// The blind-index key (platform scope).
+    BlindIndex,
+    /// A card-signing Ed25519 seed (platform scope), one per card key version.
+    CardSigning,
+    /// The key of the verification-code keyed hash (platform scope).
+    CardCode,
+}
+
+impl KeyPurpose {
+    pub const ALL: [KeyPurpose; 4] = [
+        KeyPurpose::Seal,
+        KeyPurpose::BlindIndex,
+        KeyPurpose::CardSigning,
+        KeyPurpose::CardCode,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyPurpose::Seal => "seal",
+            KeyPurpose::BlindIndex => "blind_index",
+            KeyPurpose::CardSigning => "card_signing",
+            KeyPurpose::CardCode => "card_code",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == s)
+    }
+}
+
+/// One stored secret, wrapped by the key provider's KEK (`data_keys`). `key_id` is unique in
+/// the deployment and never reused (it is the key id in sealed headers); `(scope, purpose,
+/// version)` is unique (`data_keys_version`). No plaintext key is ever stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataKeyRow {
+    pub key_id: u32,
+    pub scope: Uuid,
+    pub purpose: KeyPurpose,
+    pub version: u32,
+    pub kek_version: u32,
+    pub wrapped: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for DataKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKeyRow")
+            .field("key_id", &self.key_id)
+            .field("scope", &self.scope)
+            .field("purpose", &self.purpose)
+            .field("version", &self.version)
+            .field("kek_version", &self.kek_version)
+            .field("wrapped_len", &self.wrapped.len())
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// How many rows of a table are sealed under one key id (read from the sealed headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedKeyCount {
+    /// `"beneficiaries"` or `"practices"`.
+    pub table: &'static str,
+    pub key_id: u32,
+    pub rows: u64,
+}
+
+/// How far an import run went (`imports.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportState {
+    /// Started; a run killed meanwhile stays `running` (its batches are committed or absent).
+    Running,
+    Done,
+    /// Stopped by an error that was reported (unreadable file, storage failure).
+    Failed,
+}
+
+impl ImportState {
+    pub fn code(self) -> &'static str {
+        match self {
+            ImportState::Running => "running",
+            ImportState::Done => "done",
+            ImportState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(ImportState::Running),
+            "done" => Some(ImportState::Done),
+            "failed" => Some(ImportState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One run of a beneficiary import (`imports`): its counts, never a row's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub id: Uuid,
+    pub insurer_id: Uuid,
+    /// SHA-256 of the file (hex) when known before reading it (a file on disk).
+    pub digest: Option<String>,
+    /// The `Idempotency-Key` sent with an API import.
+    pub idempotency_key: Option<String>,
+    pub full: bool,
+    /// The file's date: the day missing beneficiaries are closed at by a full import.
+    pub file_date: Date,
+    pub state: ImportState,
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub closed: u64,
+    pub rejected: u64,
+    pub started_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// A stored beneficiary and the import that last saw it (`beneficiaries.last_import_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedBeneficiary {
+    pub record: BeneficiaryRecord,
+    pub last_import_id: Option<Uuid>,
+}
+
+/// What one import batch writes, all or nothing (`Store::apply_beneficiary_batch`). Every
+/// inserted, updated and `seen` row gets `last_import_id = import_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BeneficiaryBatch {
+    pub insurer_id: Uuid,
+    pub import_id: Uuid,
+    pub inserts: Vec<BeneficiaryRecord>,
+    /// Rewrites every column but `id`, `insurer_id`, `member_number`, `birth_rank`,
+    /// `nir_index` and `created_at`; a row that is not there fails the batch (`NotFound`).
+    pub updates: Vec<BeneficiaryRecord>,
+    /// Unchanged rows seen by a full import: only their `last_import_id` is set.
+    pub seen: Vec<Uuid>,
+    pub cards: Vec<CardRecord>,
+}
+
 /// Counts of what is stored, for the demo banner and `/readyz` details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StoreCounts {
@@ -188,7 +339,7 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccessStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 
@@ -240,6 +391,50 @@ pub trait Store: Send + Sync {
         insurer_id: Uuid,
         member: &MemberNumber,
     ) -> Result<Vec<BeneficiaryRecord>, StoreError>;
+    // imports (issue 3)
+    async fn insert_import(&self, import: &ImportRecord) -> Result<(), StoreError>;
+    async fn get_import(&self, insurer_id: Uuid, id: Uuid) -> Result<ImportRecord, StoreError>;
+    /// Writes the state, counts and `finished_at` of an import (`NotFound` when absent).
+    async fn update_import(&self, import: &ImportRecord) -> Result<(), StoreError>;
+    /// Every beneficiary of these members of an insurer, with the import that last saw it.
+    async fn find_beneficiaries_of_members(
+        &self,
+        insurer_id: Uuid,
+        members: &[MemberNumber],
+    ) -> Result<Vec<ImportedBeneficiary>, StoreError>;
+    /// Applies one import batch in one transaction: all of it or nothing.
+    async fn apply_beneficiary_batch(&self, batch: &BeneficiaryBatch) -> Result<(), StoreError>;
+    /// Up to `limit` beneficiaries of an insurer, by id after `after`, that import `import_id`
+    /// did not see and that are in effect on `on` or later (`valid_from <= on` and `valid_to`
+    /// open or after `on`): what a full import closes.
+    async fn find_unseen_beneficiaries(
+        &self,
+        insurer_id: Uuid,
+        import_id: Uuid,
+        on: Date,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError>;
+    /// The beneficiaries of an insurer whose NIR blind index is `nir_index`, by id: candidates
+    /// only; the caller unseals each NIR to confirm.
+    async fn find_beneficiaries_by_nir_index(
+        &self,
+        insurer_id: Uuid,
+        nir_index: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError>;
+    /// Erasure: deletes one beneficiary (`NotFound` when absent).
+    async fn delete_beneficiary(&self, insurer_id: Uuid, id: Uuid) -> Result<(), StoreError>;
+    /// Up to `limit` beneficiaries of an insurer with an id greater than `after`, by id
+    /// (key maintenance: re-sealing walks an insurer with it). Not for lookups.
+    async fn list_beneficiaries_page(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError>;
+    /// Re-sealing: replaces the sealed columns and `nir_index` of existing rows (matched by
+    /// insurer and id), all or nothing; `NotFound` if one row is missing.
+    async fn update_beneficiary_seals(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError>;
 
     // cards: inserted all-or-nothing.
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError>;
@@ -273,6 +468,14 @@ pub trait Store: Send + Sync {
         &self,
         am: &AmNumber,
     ) -> Result<Option<PracticeRecord>, StoreError>;
+    /// Up to `limit` practices with an id greater than `after`, by id (key maintenance).
+    async fn list_practices_page(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<PracticeRecord>, StoreError>;
+    /// Re-sealing: replaces a practice's sealed IBAN (`NotFound` when absent).
+    async fn update_practice_iban(&self, id: Uuid, iban_sealed: &[u8]) -> Result<(), StoreError>;
     async fn insert_professional(
         &self,
         professional: &ProfessionalRecord,
@@ -291,4 +494,135 @@ pub trait Store: Send + Sync {
     async fn get_account(&self, id: Uuid) -> Result<AccountRecord, StoreError>;
     async fn list_accounts(&self, organisation_id: Uuid) -> Result<Vec<AccountRecord>, StoreError>;
     async fn set_account_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError>;
+
+    // data keys: wrapped secrets only (see `DataKeyRow`); `Conflict` on `data_keys_pkey`
+    // (key id) or `data_keys_version` (scope, purpose, version).
+    async fn list_data_keys(&self) -> Result<Vec<DataKeyRow>, StoreError>;
+    async fn insert_data_key(&self, key: &DataKeyRow) -> Result<(), StoreError>;
+    /// Compare-and-set re-wrap: replaces the wrapping of `key_id` only if it is still under
+    /// `from_kek_version`; answers whether it did (`false`: already moved, or shredded).
+    async fn rewrap_data_key(
+        &self,
+        key_id: u32,
+        from_kek_version: u32,
+        to_kek_version: u32,
+        wrapped: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// Marks a data key as no longer used for new values (it still opens old ones).
+    async fn retire_data_key(&self, key_id: u32, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Crypto-shredding: deletes every data key of `scope`; answers how many.
+    async fn delete_data_keys(&self, scope: Uuid) -> Result<u64, StoreError>;
+    /// Rows per key id in the sealed headers of `beneficiaries.nir_sealed` and
+    /// `practices.iban_sealed` (key status and re-sealing progress).
+    async fn sealed_key_counts(&self) -> Result<Vec<SealedKeyCount>, StoreError>;
+}
+
+// ---- access: invitations, passkey credentials, ceremonies, sessions (app::accounts)
+
+/// A one-time enrolment invitation. Only a keyed hash of its 256-bit token is kept; the token
+/// itself appears only in the link given to the invitee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    /// Keyed hash of the token (`invitations_token_hash` is unique).
+    pub token_hash: Vec<u8>,
+    pub role: Role,
+    pub organisation_id: Uuid,
+    pub display_name: Option<String>,
+    /// For professionals: the RPPS/ADELI checked by the operator who invited.
+    pub professional_id: Option<ProfessionalId>,
+    /// Set when the invitation binds a passkey to an existing account (recovery, demo).
+    pub account_id: Option<Uuid>,
+    /// The account that made the invitation (`None`: the command line or the demo).
+    pub created_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// A passkey of an account: the serialized `webauthn_rs::prelude::Passkey` (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// The WebAuthn credential id (`credentials_credential_id` is unique).
+    pub credential_id: Vec<u8>,
+    /// `webauthn_rs::prelude::Passkey` as JSON (public key, counter): no secret.
+    pub passkey: String,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// Server-side state of a WebAuthn ceremony in progress: short-lived, taken (deleted) on use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeremonyRecord {
+    pub id: Uuid,
+    /// `enrol`, `login`, `step_up`, `add_passkey`.
+    pub kind: String,
+    /// The webauthn-rs state, JSON.
+    pub state: String,
+    pub account_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A server-side session. Only a keyed hash of its 256-bit id (the cookie) is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    /// Keyed hash of the cookie value (`sessions_token_hash` is unique).
+    pub token_hash: Vec<u8>,
+    pub account_id: Uuid,
+    /// The credential (`CredentialRecord::id`) that opened the session.
+    pub credential_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// The absolute end of the session.
+    pub expires_at: OffsetDateTime,
+    /// The last user-verified assertion (sign-in or step-up).
+    pub last_uv_at: OffsetDateTime,
+}
+
+/// The access part of the store (invitations, passkeys, ceremonies, sessions).
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    async fn insert_invitation(&self, invitation: &InvitationRecord) -> Result<(), StoreError>;
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<InvitationRecord>, StoreError>;
+    /// Marks an unused invitation used; `NotFound` if missing or already used (single use).
+    async fn use_invitation(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    async fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError>;
+    /// An account's passkeys, oldest first.
+    async fn list_credentials(&self, account_id: Uuid)
+    -> Result<Vec<CredentialRecord>, StoreError>;
+    async fn find_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<CredentialRecord>, StoreError>;
+    /// Stores the passkey after a sign-in (counter) and when it was used.
+    async fn update_credential(
+        &self,
+        id: Uuid,
+        passkey: &str,
+        last_used_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Deletes a passkey of that account; `NotFound` if the account has no such passkey.
+    async fn delete_credential(&self, account_id: Uuid, id: Uuid) -> Result<(), StoreError>;
+
+    async fn insert_ceremony(&self, ceremony: &CeremonyRecord) -> Result<(), StoreError>;
+    /// Deletes and returns the ceremony (single use); `None` if missing or already taken.
+    async fn take_ceremony(&self, id: Uuid) -> Result<Option<CeremonyRecord>, StoreError>;
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn find_session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    async fn touch_session(&self, id: Uuid, last_seen_at: OffsetDateTime)
+    -> Result<(), StoreError>;
+    async fn set_session_uv(&self, id: Uuid, last_uv_at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Deletes a session (logout); deleting a missing one is not an error.
+    async fn delete_session(&self, id: Uuid) -> Result<(), StoreError>;
 }

@@ -15,18 +15,20 @@
 //!
 //! | bits | λ at 35 M | buckets with exactly one real NIR (`2^b·λ·e^-λ`) |
 //! |---|---|---|
-//! | 20 | 33.4 | ≈ 0 (10⁻⁷) |
+//! | 20 (default) | 33.4 | ≈ 0 (10⁻⁷) |
 //! | 21 | 16.7 | ≈ 2 |
-//! | 22 (default) | 8.3 | ≈ 8 300 (0.024 % of NIRs) |
+//! | 22 | 8.3 | ≈ 8 300 (0.024 % of NIRs) |
 //! | 24 | 2.1 | ≈ 4.3 M |
 //!
-//! So at 22 bits a lookup unseals about 8 rows, and a dump plus the index key narrows a row's
-//! NIR only to its bucket: among *real* NIRs, mostly ~8 candidates, but about 8 300 rows are
-//! alone in theirs. Alone does not mean pinned: the attacker still has to search the valid-NIR
+//! At the default 20 bits a lookup unseals about 33 rows at national scale (a few per insurer,
+//! since the lookup is per insurer), and a dump plus the index key narrows a row's NIR only to
+//! its bucket, shared with ~33 real NIRs: no row is alone in its bucket. At 22 bits, by
+//! contrast, about 8 300 rows would be alone in theirs. Alone does not mean pinned: the attacker still has to search the valid-NIR
 //! space (≈ 2.4·10¹¹ numbers / 2²² buckets ≈ 57 000 candidates per bucket) unless side
 //! knowledge (sex, birth month and year, department: ~10⁶ remaining numbers, ≈ 0.24 per
 //! bucket) narrows it, in which case any index of more than ~20 bits identifies the row.
-//! Target T3.3 ("≥ 2 real candidates per bucket") holds at 35 M only for `bits ≤ 20`:
+//! Target T3.3 ("≥ 2 real candidates per bucket") holds at 35 M only for `bits ≤ 20`, hence
+//! [`BlindIndex::DEFAULT_BITS`] = 20;
 //! [`BlindIndex::recommended_bits`] computes the largest size with fewer than one expected
 //! single-occupant bucket for a population.
 
@@ -59,8 +61,9 @@ pub enum BlindIndexError {
 }
 
 impl BlindIndex {
-    /// The default size: ~8 real NIRs per bucket at 35 M (see the module documentation).
-    pub const DEFAULT_BITS: u8 = 22;
+    /// The default size: ~33 real NIRs per bucket at 35 M, so that no bucket holds a single
+    /// real NIR (`recommended_bits(35_000_000)`; security.md T3.3 needs ≥ 2 per bucket).
+    pub const DEFAULT_BITS: u8 = 20;
 
     pub fn new(key: [u8; 32], bits: u8) -> Result<Self, BlindIndexError> {
         let key = Zeroizing::new(key);
@@ -193,6 +196,7 @@ mod tests {
         assert!(BlindIndex::expected_single_buckets(n, 22) > 8_000.0);
         assert!(BlindIndex::expected_single_buckets(n, 20) < 1e-3);
         assert_eq!(BlindIndex::recommended_bits(n), 20);
+        assert_eq!(BlindIndex::DEFAULT_BITS, BlindIndex::recommended_bits(n));
         assert_eq!(BlindIndex::recommended_bits(50_000), 12);
     }
 

@@ -56,6 +56,17 @@ pub enum Command {
     /// Generate synthetic data files.
     #[command(subcommand)]
     Gen(GenCommand),
+    /// Key management: key-encryption keys (KEK) and data keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Beneficiary maintenance (erasure).
+    #[command(subcommand)]
+    Beneficiaries(BeneficiariesCommand),
+    /// Import data files (an insurer's beneficiary file).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// A one-time enrolment link (valid 72 h, usable once) for a person of a role in an organisation.
+    Invite(InviteArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -97,6 +108,139 @@ pub struct GenBeneficiariesArgs {
     pub out: PathBuf,
 
     /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// An insurer's beneficiary file in the documented CSV format (docs/formats.md).
+    Beneficiaries(ImportBeneficiariesArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportBeneficiariesArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+
+    /// The CSV file.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+
+    /// The file is the insurer's whole population: close the beneficiaries missing from it.
+    #[arg(long)]
+    pub full: bool,
+
+    /// The file's date (YYYY-MM-DD), the day missing beneficiaries are closed at; default today.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+
+    /// Write the report (JSON) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch: u64,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create key-encryption key version 1 (a 0600 file in keys_dir, or in the PKCS#11 token).
+    Init,
+    /// Create a new KEK version and re-wrap every data key under it (online; resumable).
+    Rotate(KeysJsonArgs),
+    /// New data-key version per scope, then re-encrypt every sealed row with it (resumable).
+    Reseal(KeysResealArgs),
+    /// Destroy an old KEK version once no data key is wrapped under it.
+    Retire(KeysRetireArgs),
+    /// Crypto-shred an insurer: destroy its data keys, so none of its sealed data opens again.
+    Shred(KeysShredArgs),
+    /// KEK versions, data keys per scope and purpose, rows per key id (no secret).
+    Status(KeysJsonArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KeysJsonArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KeysResealArgs {
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KeysRetireArgs {
+    /// The KEK version to destroy.
+    #[arg(long, value_name = "N")]
+    pub kek_version: u32,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KeysShredArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+
+    /// Confirm: this cannot be undone.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BeneficiariesCommand {
+    /// Delete a member's beneficiaries (one with --birth-rank).
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EraseArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+
+    /// The member number.
+    #[arg(long, value_name = "M")]
+    pub member: String,
+
+    /// Only the beneficiary with this birth rank.
+    #[arg(long, value_name = "R")]
+    pub birth_rank: Option<u8>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InviteArgs {
+    /// operator_admin, operator_analyst, auditor, insurer_staff or professional.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+
+    /// The organisation: its id, or an insurer's AMC number, or a practice's AM number.
+    #[arg(long, value_name = "ORG")]
+    pub org: String,
+
+    /// The invitee's display name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// For professionals: the RPPS or ADELI number you checked (rpps:NNNNNNNNNNN, adeli:NNNNNNNNN).
+    #[arg(long, value_name = "rpps:N|adeli:N")]
+    pub professional: Option<String>,
+
+    /// Print role, organisation, profession, invitation and link as JSON.
     #[arg(long)]
     pub json: bool,
 }

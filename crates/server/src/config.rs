@@ -38,6 +38,38 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Send `strict-transport-security` (served over TLS, directly or by a proxy). Default false.
     pub hsts: bool,
+    /// WebAuthn relying-party id: the registrable domain people sign in on. Default `localhost`.
+    pub rp_id: String,
+    /// The origin of the pages (`https://rempart.example.fr`); assertions made for any other
+    /// origin are refused, and state-changing requests must come from it. Default
+    /// `http://localhost:<listening port>`.
+    pub rp_origin: Option<String>,
+    /// The base of invitation links (`<public_url>/enrol?invitation=…`). Default `rp_origin`.
+    pub public_url: Option<String>,
+    /// A session unused this long ends (minutes). Default 15.
+    pub session_idle_minutes: u32,
+    /// A session ends this long after sign-in, whatever its use (hours). Default 12.
+    pub session_absolute_hours: u32,
+    /// Where the key-encryption keys (KEKs) live: `file` (default; `keys_dir`) or `pkcs11`
+    /// (an HSM: `pkcs11_module`, `pkcs11_token`, `pkcs11_pin`).
+    pub keys_provider: KeysProvider,
+    /// The KEK files of the `file` provider. Default `<data_dir>/keys`.
+    pub keys_dir: Option<PathBuf>,
+    /// The PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`).
+    pub pkcs11_module: Option<PathBuf>,
+    /// The label of the PKCS#11 token holding the KEKs.
+    pub pkcs11_token: Option<String>,
+    /// The token's user PIN (`REMPART_PKCS11_PIN`); never echoed.
+    pub pkcs11_pin: Option<SecretString>,
+}
+
+/// Which `KeyProvider` holds the key-encryption keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeysProvider {
+    #[default]
+    File,
+    Pkcs11,
 }
 
 impl Default for Config {
@@ -52,6 +84,16 @@ impl Default for Config {
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
             hsts: false,
+            rp_id: "localhost".to_string(),
+            rp_origin: None,
+            public_url: None,
+            session_idle_minutes: 15,
+            session_absolute_hours: 12,
+            keys_provider: KeysProvider::File,
+            keys_dir: None,
+            pkcs11_module: None,
+            pkcs11_token: None,
+            pkcs11_pin: None,
         }
     }
 }
@@ -122,6 +164,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_access()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
@@ -154,6 +197,26 @@ impl Config {
                 "must be between 1 and 3600",
             ));
         }
+        if self.keys_provider == KeysProvider::Pkcs11 {
+            if self.pkcs11_module.is_none() {
+                return Err(ConfigError::new(
+                    "pkcs11_module",
+                    "required when keys_provider = \"pkcs11\"",
+                ));
+            }
+            if self.pkcs11_token.as_deref().is_none_or(str::is_empty) {
+                return Err(ConfigError::new(
+                    "pkcs11_token",
+                    "required when keys_provider = \"pkcs11\"",
+                ));
+            }
+            if self.pkcs11_pin.is_none() {
+                return Err(ConfigError::new(
+                    "pkcs11_pin",
+                    "required when keys_provider = \"pkcs11\" (set REMPART_PKCS11_PIN)",
+                ));
+            }
+        }
         if self.shutdown_grace_secs > 3600 {
             return Err(ConfigError::new(
                 "shutdown_grace_secs",
@@ -168,9 +231,11 @@ impl Config {
         self.data_dir.join("rempart.sqlite3")
     }
 
-    /// Where the field-sealing key lives (until the key-management issue lands).
-    pub fn sealing_key_path(&self) -> PathBuf {
-        self.data_dir.join("keys").join("sealing.key")
+    /// Where the `file` provider's KEK files live: `keys_dir`, default `<data_dir>/keys`.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -179,6 +244,84 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    fn validate_access(&self) -> Result<(), ConfigError> {
+        let host_ok = !self.rp_id.is_empty()
+            && self
+                .rp_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !host_ok {
+            return Err(ConfigError::new(
+                "rp_id",
+                "must be a host name (e.g. rempart.example.fr or localhost)",
+            ));
+        }
+        for (key, value) in [
+            ("rp_origin", &self.rp_origin),
+            ("public_url", &self.public_url),
+        ] {
+            if let Some(v) = value {
+                let https = v.starts_with("https://");
+                let local = v.starts_with("http://localhost");
+                if !(https || local) {
+                    return Err(ConfigError::new(
+                        key,
+                        "must be an https:// URL (plain http only for localhost)",
+                    ));
+                }
+            }
+        }
+        if let Some(origin) = &self.rp_origin {
+            let host = origin
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("");
+            if host != self.rp_id && !host.ends_with(&format!(".{}", self.rp_id)) {
+                return Err(ConfigError::new(
+                    "rp_origin",
+                    "its host must be rp_id or a subdomain of it",
+                ));
+            }
+        }
+        if !(1..=120).contains(&self.session_idle_minutes) {
+            return Err(ConfigError::new(
+                "session_idle_minutes",
+                "must be between 1 and 120",
+            ));
+        }
+        if !(1..=24).contains(&self.session_absolute_hours) {
+            return Err(ConfigError::new(
+                "session_absolute_hours",
+                "must be between 1 and 24",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The access settings; `port` is the listening port (the default origin's).
+    pub fn access(&self, port: u16) -> app::accounts::AccessConfig {
+        let origin = self
+            .rp_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"));
+        let mut access = app::accounts::AccessConfig::for_origin(&self.rp_id, &origin);
+        if let Some(url) = &self.public_url {
+            access.public_url = url.trim_end_matches('/').to_string();
+        }
+        access.session_idle = time::Duration::minutes(i64::from(self.session_idle_minutes));
+        access.session_absolute = time::Duration::hours(i64::from(self.session_absolute_hours));
+        access
+    }
+
+    /// The key of the keyed hashes of invitation tokens and session ids (32 bytes, 0600),
+    /// created on first use. Every server of one deployment needs the same file.
+    pub fn token_key_path(&self) -> PathBuf {
+        self.data_dir.join("access").join("token.key")
     }
 
     /// The HTTP layer's settings.
@@ -342,6 +485,36 @@ mod tests {
         assert!(!e.to_string().contains("hunter2"));
         let e = load("database_url = 42\n", &Overrides::default()).unwrap_err();
         assert_eq!(e.key, "database_url");
+    }
+
+    #[test]
+    fn keys_default_to_files_under_the_data_dir() {
+        let c = load("data_dir = \"/tmp/x\"\n", &Overrides::default()).unwrap();
+        assert_eq!(c.keys_provider, KeysProvider::File);
+        assert_eq!(c.keys_dir(), PathBuf::from("/tmp/x/keys"));
+        let c = load("keys_dir = \"/srv/keks\"\n", &Overrides::default()).unwrap();
+        assert_eq!(c.keys_dir(), PathBuf::from("/srv/keks"));
+    }
+
+    #[test]
+    fn pkcs11_needs_module_token_and_pin_and_never_echoes_the_pin() {
+        let e = load("keys_provider = \"pkcs11\"\n", &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "pkcs11_module");
+        let e = load(
+            "keys_provider = \"pkcs11\"\npkcs11_module = \"/x.so\"\npkcs11_token = \"t\"\n",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "pkcs11_pin");
+        let c = load(
+            "keys_provider = \"pkcs11\"\npkcs11_module = \"/x.so\"\npkcs11_token = \"t\"\npkcs11_pin = \"s3cr3t-pin\"\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.keys_provider, KeysProvider::Pkcs11);
+        assert!(!format!("{c:?}").contains("s3cr3t-pin"));
+        let e = load("keys_provider = \"vault\"\n", &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "keys_provider");
     }
 
     #[test]

@@ -1,43 +1,105 @@
 //! Opening what the server keeps: the store (PostgreSQL when `database_url` is set, else the
-//! embedded SQLite file under the data directory), migrated, and the ports around it.
-//!
-//! The field-sealing key is, for now, a file `<data_dir>/keys/sealing.key` (32 random bytes,
-//! created 0600 on first use, refused if group or others may read it) — a temporary arrangement
-//! until the key-management issue brings the `KeyProvider`.
+//! embedded SQLite file under the data directory), migrated; the key provider (KEK files in
+//! `keys_dir`, or a PKCS#11 token); and the vault of data keys, stored in the database only
+//! wrapped by the provider's KEK.
 
-use crate::config::Config;
-use anyhow::{Context, bail};
+use crate::config::{Config, KeysProvider};
+use anyhow::Context;
+use app::keys::Vault;
 use app::{Ports, SecureRandom, Store, SystemClock};
-use crypto::sealing::DataKey;
-use crypto::{OsRandom, XChaChaSealer};
+use crypto::{FileKeyProvider, KeyError, KeyProvider, OsRandom, Pkcs11KeyProvider};
 use secrecy::ExposeSecret;
-use std::fs::{DirBuilder, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::DirBuilder;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The version number of the single sealing key (until key rotation exists).
-pub const SEALING_KEY_VERSION: u32 = 1;
+/// What to do when no key-encryption key exists yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingKeys {
+    /// `rempart demo`: create KEK version 1 (file provider only).
+    Create,
+    /// `rempart serve` and the other commands: refuse, telling to run `rempart keys init`.
+    Refuse,
+}
 
-/// Opens and migrates the store and builds the production ports (system clock, OS randomness).
-pub async fn open(config: &Config) -> anyhow::Result<Ports> {
+/// Opens and migrates the store, opens the key provider and loads the vault, and builds the
+/// production ports (system clock, OS randomness).
+pub async fn open(config: &Config, missing: MissingKeys) -> anyhow::Result<Ports> {
     let rng: Arc<dyn SecureRandom> = Arc::new(OsRandom);
     ensure_dir(&config.data_dir)?;
-    let key = load_or_create_key(&config.sealing_key_path(), rng.as_ref())?;
-    let sealer = XChaChaSealer::new(
-        vec![(SEALING_KEY_VERSION, key)],
-        SEALING_KEY_VERSION,
-        rng.clone(),
-    )
-    .context("cannot set up field sealing")?;
+    let provider = open_provider(config, rng.clone(), missing)?;
     let store = open_store(config).await?;
+    let clock = Arc::new(SystemClock);
+    let vault = Vault::load(store.as_ref(), provider, rng.clone(), clock.as_ref())
+        .await
+        .context("cannot load the data keys")?;
     Ok(Ports {
         store,
-        clock: Arc::new(SystemClock),
+        clock,
         rng,
-        sealer: Arc::new(sealer),
+        vault: Arc::new(vault),
     })
+}
+
+const NO_KEYS: &str = "no key-encryption key yet: run `rempart keys init` first (with the same --data-dir / --config)";
+
+/// Opens the configured key provider. With [`MissingKeys::Create`] and the file provider, an
+/// empty key directory gets KEK version 1.
+pub fn open_provider(
+    config: &Config,
+    rng: Arc<dyn SecureRandom>,
+    missing: MissingKeys,
+) -> anyhow::Result<Arc<dyn KeyProvider>> {
+    match config.keys_provider {
+        KeysProvider::File => {
+            let dir = config.keys_dir();
+            let has_keys = std::fs::read_dir(&dir).is_ok_and(|mut entries| {
+                entries.any(|e| {
+                    e.is_ok_and(|e| {
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        name.starts_with("kek-v") && name.ends_with(".key")
+                    })
+                })
+            });
+            if !has_keys {
+                if missing == MissingKeys::Create {
+                    let p = FileKeyProvider::init(&dir, rng).with_context(|| {
+                        format!("cannot create the key directory {}", dir.display())
+                    })?;
+                    tracing::info!(dir = %dir.display(), "created key-encryption key version 1");
+                    return Ok(Arc::new(p));
+                }
+                anyhow::bail!("{}: {NO_KEYS}", dir.display());
+            }
+            let p = FileKeyProvider::open(&dir, rng)
+                .with_context(|| format!("cannot open the key directory {}", dir.display()))?;
+            Ok(Arc::new(p))
+        }
+        KeysProvider::Pkcs11 => {
+            let p = open_pkcs11(config)?;
+            match p.current_version() {
+                Ok(_) => Ok(Arc::new(p)),
+                Err(KeyError::NoVersion) => anyhow::bail!("PKCS#11 token: {NO_KEYS}"),
+                Err(e) => Err(e).context("cannot read the PKCS#11 token"),
+            }
+        }
+    }
+}
+
+/// Opens the configured PKCS#11 token (module, token label and PIN from the configuration).
+pub fn open_pkcs11(config: &Config) -> anyhow::Result<Pkcs11KeyProvider> {
+    let (Some(module), Some(token), Some(pin)) = (
+        config.pkcs11_module.as_ref(),
+        config.pkcs11_token.as_ref(),
+        config.pkcs11_pin.as_ref(),
+    ) else {
+        anyhow::bail!(
+            "keys_provider = \"pkcs11\" needs pkcs11_module, pkcs11_token and pkcs11_pin"
+        );
+    };
+    Pkcs11KeyProvider::open(module, token, pin.clone()).context("cannot open the PKCS#11 token")
 }
 
 /// Opens the store named by the configuration and applies its migrations.
@@ -78,95 +140,4 @@ pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))
-}
-
-/// Reads the 32-byte key at `path`, creating it (mode 0600) on first use. A key file that group
-/// or others may access is refused.
-pub fn load_or_create_key(path: &Path, rng: &dyn SecureRandom) -> anyhow::Result<DataKey> {
-    if let Some(parent) = path.parent() {
-        ensure_dir(parent)?;
-    }
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                bail!(
-                    "the sealing key {} has mode {mode:04o}; it must be readable by its owner only (chmod 600 {})",
-                    path.display(),
-                    path.display()
-                );
-            }
-            let mut file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open the sealing key {}", path.display()))?;
-            let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(33));
-            file.read_to_end(&mut bytes)
-                .with_context(|| format!("cannot read the sealing key {}", path.display()))?;
-            let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                anyhow::anyhow!("the sealing key {} is not 32 bytes long", path.display())
-            })?;
-            Ok(DataKey::from_bytes(array))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = DataKey::generate(rng);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create the sealing key {}", path.display()))?;
-            file.write_all(key.expose())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write the sealing key {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created a new field-sealing key");
-            Ok(key)
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot read the sealing key {}", path.display())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crypto::SeededRandom;
-
-    #[test]
-    fn key_is_created_0600_and_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys").join("sealing.key");
-        let rng = SeededRandom::new(1);
-        let k1 = load_or_create_key(&path, &rng).unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            std::fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
-        let k2 = load_or_create_key(&path, &rng).unwrap();
-        assert_eq!(k1.expose(), k2.expose());
-    }
-
-    #[test]
-    fn loose_key_mode_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sealing.key");
-        load_or_create_key(&path, &SeededRandom::new(1)).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = load_or_create_key(&path, &SeededRandom::new(1)).unwrap_err();
-        assert!(e.to_string().contains("0644"), "{e}");
-    }
-
-    #[test]
-    fn short_key_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sealing.key");
-        std::fs::write(&path, b"short").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(load_or_create_key(&path, &SeededRandom::new(1)).is_err());
-    }
 }

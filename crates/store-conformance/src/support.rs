@@ -186,6 +186,7 @@ pub fn beneficiary(
         first_name_sealed: sealed("first_name"),
         birth_date_sealed: sealed("birth_date"),
         marital_status_sealed: sealed("marital_status"),
+        nir_index: 0x5_A5A5,
         quality: Quality::Enfant,
         contract_id,
         valid_from: date!(2026 - 01 - 01),

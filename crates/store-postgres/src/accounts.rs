@@ -106,6 +106,37 @@ pub(crate) async fn find_practice_by_am_number(
     row.as_ref().map(practice).transpose()
 }
 
+pub(crate) async fn list_practices_page(
+    pool: &PgPool,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<PracticeRecord>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, profession, am_number, finess, siret, iban_sealed, created_at FROM practices WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(practice).collect()
+}
+
+pub(crate) async fn update_practice_iban(
+    pool: &PgPool,
+    id: Uuid,
+    iban_sealed: &[u8],
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE practices SET iban_sealed = $2 WHERE id = $1")
+        .bind(id)
+        .bind(iban_sealed)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 fn practice(row: &PgRow) -> Result<PracticeRecord, StoreError> {
     Ok(PracticeRecord {
         id: col(row, "id")?,

@@ -8,19 +8,23 @@
 //! `Conflict { constraint: "foreign_key" }`, connection failures are `Unavailable`. Errors
 //! never carry SQL text or bound values. Timestamps are truncated to the microsecond.
 
+mod access;
 mod accounts;
 mod beneficiaries;
 mod cards;
 mod codec;
 mod contracts;
 mod error;
+mod imports;
 mod insurers;
+mod keys;
 
 use crate::codec::u64_count;
 use crate::error::db_err;
 use app::store::{
-    AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
-    OrganisationRecord, PracticeRecord, ProfessionalRecord, Store, StoreCounts, StoreError,
+    AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, DataKeyRow,
+    InsurerRecord, OrganisationRecord, PracticeRecord, ProfessionalRecord, SealedKeyCount, Store,
+    StoreCounts, StoreError,
 };
 use async_trait::async_trait;
 use domain::accounts::{OrganisationKind, ProfessionalId};
@@ -30,7 +34,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 /// Connections per store.
@@ -187,6 +191,76 @@ impl Store for PgStore {
         beneficiaries::find_member(&self.pool, insurer_id, member).await
     }
 
+    async fn insert_import(&self, import: &app::store::ImportRecord) -> Result<(), StoreError> {
+        imports::insert(&self.pool, import).await
+    }
+
+    async fn get_import(
+        &self,
+        insurer_id: Uuid,
+        id: Uuid,
+    ) -> Result<app::store::ImportRecord, StoreError> {
+        imports::get(&self.pool, insurer_id, id).await
+    }
+
+    async fn update_import(&self, import: &app::store::ImportRecord) -> Result<(), StoreError> {
+        imports::update(&self.pool, import).await
+    }
+
+    async fn find_beneficiaries_of_members(
+        &self,
+        insurer_id: Uuid,
+        members: &[MemberNumber],
+    ) -> Result<Vec<app::store::ImportedBeneficiary>, StoreError> {
+        imports::find_of_members(&self.pool, insurer_id, members).await
+    }
+
+    async fn apply_beneficiary_batch(
+        &self,
+        batch: &app::store::BeneficiaryBatch,
+    ) -> Result<(), StoreError> {
+        imports::apply_batch(&self.pool, batch).await
+    }
+
+    async fn find_unseen_beneficiaries(
+        &self,
+        insurer_id: Uuid,
+        import_id: Uuid,
+        on: Date,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        imports::find_unseen(&self.pool, insurer_id, import_id, on, after, limit).await
+    }
+
+    async fn find_beneficiaries_by_nir_index(
+        &self,
+        insurer_id: Uuid,
+        nir_index: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        beneficiaries::find_by_nir_index(&self.pool, insurer_id, nir_index).await
+    }
+
+    async fn delete_beneficiary(&self, insurer_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        beneficiaries::delete(&self.pool, insurer_id, id).await
+    }
+
+    async fn list_beneficiaries_page(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        beneficiaries::page(&self.pool, insurer_id, after, limit).await
+    }
+
+    async fn update_beneficiary_seals(
+        &self,
+        rows: &[BeneficiaryRecord],
+    ) -> Result<(), StoreError> {
+        beneficiaries::update_seals(&self.pool, rows).await
+    }
+
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
         cards::insert_all(&self.pool, cards).await
     }
@@ -235,6 +309,19 @@ impl Store for PgStore {
         accounts::find_practice_by_am_number(&self.pool, am).await
     }
 
+    async fn list_practices_page(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<PracticeRecord>, StoreError> {
+        accounts::list_practices_page(&self.pool, after, limit).await
+    }
+
+    async fn update_practice_iban(&self, id: Uuid, iban_sealed: &[u8]) -> Result<(), StoreError> {
+        accounts::update_practice_iban(&self.pool, id, iban_sealed).await
+    }
+
+
     async fn insert_professional(
         &self,
         professional: &ProfessionalRecord,
@@ -270,5 +357,35 @@ impl Store for PgStore {
 
     async fn set_account_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
         accounts::set_account_status(&self.pool, id, status).await
+    }
+
+    async fn list_data_keys(&self) -> Result<Vec<DataKeyRow>, StoreError> {
+        keys::list(&self.pool).await
+    }
+
+    async fn insert_data_key(&self, key: &DataKeyRow) -> Result<(), StoreError> {
+        keys::insert(&self.pool, key).await
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        key_id: u32,
+        from_kek_version: u32,
+        to_kek_version: u32,
+        wrapped: &[u8],
+    ) -> Result<bool, StoreError> {
+        keys::rewrap(&self.pool, key_id, from_kek_version, to_kek_version, wrapped).await
+    }
+
+    async fn retire_data_key(&self, key_id: u32, at: OffsetDateTime) -> Result<(), StoreError> {
+        keys::retire(&self.pool, key_id, at).await
+    }
+
+    async fn delete_data_keys(&self, scope: Uuid) -> Result<u64, StoreError> {
+        keys::delete_scope(&self.pool, scope).await
+    }
+
+    async fn sealed_key_counts(&self) -> Result<Vec<SealedKeyCount>, StoreError> {
+        keys::sealed_counts(&self.pool).await
     }
 }

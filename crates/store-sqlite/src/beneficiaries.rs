@@ -24,8 +24,8 @@ pub(crate) async fn insert_all(
     for b in rows {
         sqlx::query(
             "INSERT INTO beneficiaries (id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, \
-             birth_date_sealed, marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             birth_date_sealed, marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .bind(b.id)
         .bind(b.insurer_id)
@@ -42,6 +42,7 @@ pub(crate) async fn insert_all(
         .bind(opt_date_text(b.valid_to)?)
         .bind(timestamp_text(b.created_at)?)
         .bind(timestamp_text(b.updated_at)?)
+        .bind(i64::from(b.nir_index))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -56,7 +57,7 @@ pub(crate) async fn get(
 ) -> Result<BeneficiaryRecord, StoreError> {
     let row = sqlx::query(
         "SELECT id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, birth_date_sealed, \
-         marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at \
+         marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index \
          FROM beneficiaries WHERE insurer_id = ?1 AND id = ?2",
     )
     .bind(insurer_id)
@@ -75,7 +76,7 @@ pub(crate) async fn find_member(
 ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, birth_date_sealed, \
-         marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at \
+         marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index \
          FROM beneficiaries WHERE insurer_id = ?1 AND member_number = ?2 ORDER BY birth_rank, id",
     )
     .bind(insurer_id)
@@ -86,7 +87,100 @@ pub(crate) async fn find_member(
     rows.iter().map(from_row).collect()
 }
 
-fn from_row(row: &SqliteRow) -> Result<BeneficiaryRecord, StoreError> {
+macro_rules! columns {
+    () => {
+        "id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, birth_date_sealed, \
+     marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index"
+    };
+}
+
+pub(crate) async fn find_by_nir_index(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+    nir_index: u32,
+) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM beneficiaries WHERE insurer_id = ?1 AND nir_index = ?2 ORDER BY id"
+    ))
+    .bind(insurer_id)
+    .bind(i64::from(nir_index))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn delete(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+    id: Uuid,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM beneficiaries WHERE insurer_id = ?1 AND id = ?2")
+        .bind(insurer_id)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(crate) async fn page(
+    pool: &SqlitePool,
+    insurer_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM beneficiaries WHERE insurer_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"
+    ))
+    .bind(insurer_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn update_seals(
+    pool: &SqlitePool,
+    rows: &[BeneficiaryRecord],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for b in rows {
+        let done = sqlx::query(
+            "UPDATE beneficiaries SET nir_sealed = ?3, last_name_sealed = ?4, first_name_sealed = ?5, birth_date_sealed = ?6, \
+             marital_status_sealed = ?7, nir_index = ?8 WHERE insurer_id = ?1 AND id = ?2",
+        )
+        .bind(b.insurer_id)
+        .bind(b.id)
+        .bind(&b.nir_sealed)
+        .bind(&b.last_name_sealed)
+        .bind(&b.first_name_sealed)
+        .bind(&b.birth_date_sealed)
+        .bind(&b.marital_status_sealed)
+        .bind(i64::from(b.nir_index))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) fn from_row(row: &SqliteRow) -> Result<BeneficiaryRecord, StoreError> {
     let rank: i64 = col(row, "birth_rank")?;
     let birth_rank = u8::try_from(rank)
         .ok()
@@ -102,6 +196,8 @@ fn from_row(row: &SqliteRow) -> Result<BeneficiaryRecord, StoreError> {
         first_name_sealed: col(row, "first_name_sealed")?,
         birth_date_sealed: col(row, "birth_date_sealed")?,
         marital_status_sealed: col(row, "marital_status_sealed")?,
+        nir_index: u32::try_from(col::<i64>(row, "nir_index")?)
+            .map_err(|_| corrupt("nir_index"))?,
         quality: parsed(row, "quality", str::parse::<Quality>)?,
         contract_id: col(row, "contract_id")?,
         valid_from: date_col(row, "valid_from")?,

@@ -29,6 +29,18 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
         "professionals_national_id",
     ),
     ("accounts.id", "accounts_pkey"),
+    ("invitations.id", "invitations_pkey"),
+    ("invitations.token_hash", "invitations_token_hash"),
+    ("credentials.id", "credentials_pkey"),
+    ("credentials.credential_id", "credentials_credential_id"),
+    ("ceremonies.id", "ceremonies_pkey"),
+    ("sessions.id", "sessions_pkey"),
+    ("sessions.token_hash", "sessions_token_hash"),
+    ("data_keys.key_id", "data_keys_pkey"),
+    (
+        "data_keys.scope, data_keys.purpose, data_keys.version",
+        "data_keys_version",
+    ),
 ];
 
 /// The constraint name reported for every broken foreign key (SQLite does not say which).

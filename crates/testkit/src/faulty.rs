@@ -2,8 +2,9 @@
 //! is down.
 
 use app::store::{
-    AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
-    OrganisationRecord, PracticeRecord, ProfessionalRecord, Store, StoreCounts, StoreError,
+    AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, DataKeyRow,
+    InsurerRecord, OrganisationRecord, PracticeRecord, ProfessionalRecord, SealedKeyCount, Store,
+    StoreCounts, StoreError,
 };
 use async_trait::async_trait;
 use domain::accounts::{OrganisationKind, ProfessionalId};
@@ -154,6 +155,58 @@ impl Store for FaultyStore {
         self.inner.find_member(insurer_id, member).await
     }
 
+    async fn insert_import(&self, import: &app::store::ImportRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_import(import).await
+    }
+
+    async fn get_import(
+        &self,
+        insurer_id: Uuid,
+        id: Uuid,
+    ) -> Result<app::store::ImportRecord, StoreError> {
+        self.check()?;
+        self.inner.get_import(insurer_id, id).await
+    }
+
+    async fn update_import(&self, import: &app::store::ImportRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_import(import).await
+    }
+
+    async fn find_beneficiaries_of_members(
+        &self,
+        insurer_id: Uuid,
+        members: &[MemberNumber],
+    ) -> Result<Vec<app::store::ImportedBeneficiary>, StoreError> {
+        self.check()?;
+        self.inner
+            .find_beneficiaries_of_members(insurer_id, members)
+            .await
+    }
+
+    async fn apply_beneficiary_batch(
+        &self,
+        batch: &app::store::BeneficiaryBatch,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.apply_beneficiary_batch(batch).await
+    }
+
+    async fn find_unseen_beneficiaries(
+        &self,
+        insurer_id: Uuid,
+        import_id: Uuid,
+        on: time::Date,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        self.check()?;
+        self.inner
+            .find_unseen_beneficiaries(insurer_id, import_id, on, after, limit)
+            .await
+    }
+
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.insert_cards(cards).await
@@ -180,7 +233,9 @@ impl Store for FaultyStore {
         limit: u32,
     ) -> Result<Vec<CardRecord>, StoreError> {
         self.check()?;
-        self.inner.list_insurer_cards(insurer_id, after, limit).await
+        self.inner
+            .list_insurer_cards(insurer_id, after, limit)
+            .await
     }
 
     async fn update_card_codes(
@@ -252,5 +307,211 @@ impl Store for FaultyStore {
     async fn set_account_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
         self.check()?;
         self.inner.set_account_status(id, status).await
+    }
+
+    async fn find_beneficiaries_by_nir_index(
+        &self,
+        insurer_id: Uuid,
+        nir_index: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        self.check()?;
+        self.inner
+            .find_beneficiaries_by_nir_index(insurer_id, nir_index)
+            .await
+    }
+
+    async fn delete_beneficiary(&self, insurer_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.delete_beneficiary(insurer_id, id).await
+    }
+
+    async fn list_beneficiaries_page(
+        &self,
+        insurer_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
+        self.check()?;
+        self.inner
+            .list_beneficiaries_page(insurer_id, after, limit)
+            .await
+    }
+
+    async fn update_beneficiary_seals(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_beneficiary_seals(rows).await
+    }
+
+    async fn list_practices_page(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<PracticeRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_practices_page(after, limit).await
+    }
+
+    async fn update_practice_iban(&self, id: Uuid, iban_sealed: &[u8]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_practice_iban(id, iban_sealed).await
+    }
+
+    async fn list_data_keys(&self) -> Result<Vec<DataKeyRow>, StoreError> {
+        self.check()?;
+        self.inner.list_data_keys().await
+    }
+
+    async fn insert_data_key(&self, key: &DataKeyRow) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_data_key(key).await
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        key_id: u32,
+        from_kek_version: u32,
+        to_kek_version: u32,
+        wrapped: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner
+            .rewrap_data_key(key_id, from_kek_version, to_kek_version, wrapped)
+            .await
+    }
+
+    async fn retire_data_key(
+        &self,
+        key_id: u32,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.retire_data_key(key_id, at).await
+    }
+
+    async fn delete_data_keys(&self, scope: Uuid) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.delete_data_keys(scope).await
+    }
+
+    async fn sealed_key_counts(&self) -> Result<Vec<SealedKeyCount>, StoreError> {
+        self.check()?;
+        self.inner.sealed_key_counts().await
+    }
+}
+
+#[async_trait]
+impl app::store::AccessStore for FaultyStore {
+    async fn insert_invitation(
+        &self,
+        invitation: &app::store::InvitationRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_invitation(invitation).await
+    }
+
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<app::store::InvitationRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_invitation(token_hash).await
+    }
+
+    async fn use_invitation(&self, id: Uuid, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.use_invitation(id, at).await
+    }
+
+    async fn insert_credential(
+        &self,
+        credential: &app::store::CredentialRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_credential(credential).await
+    }
+
+    async fn list_credentials(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<app::store::CredentialRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_credentials(account_id).await
+    }
+
+    async fn find_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<app::store::CredentialRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_credential(credential_id).await
+    }
+
+    async fn update_credential(
+        &self,
+        id: Uuid,
+        passkey: &str,
+        last_used_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner
+            .update_credential(id, passkey, last_used_at)
+            .await
+    }
+
+    async fn delete_credential(&self, account_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.delete_credential(account_id, id).await
+    }
+
+    async fn insert_ceremony(
+        &self,
+        ceremony: &app::store::CeremonyRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_ceremony(ceremony).await
+    }
+
+    async fn take_ceremony(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<app::store::CeremonyRecord>, StoreError> {
+        self.check()?;
+        self.inner.take_ceremony(id).await
+    }
+
+    async fn insert_session(&self, session: &app::store::SessionRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_session(session).await
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<app::store::SessionRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_session(token_hash).await
+    }
+
+    async fn touch_session(
+        &self,
+        id: Uuid,
+        last_seen_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.touch_session(id, last_seen_at).await
+    }
+
+    async fn set_session_uv(
+        &self,
+        id: Uuid,
+        last_uv_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.set_session_uv(id, last_uv_at).await
+    }
+
+    async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.delete_session(id).await
     }
 }

@@ -12,12 +12,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod faulty;
+mod passkeys;
 mod postgres;
 
 pub use faulty::FaultyStore;
+pub use passkeys::{SignedIn, TestPasskey};
 
 use app::{ManualClock, Ports, SecureRandom, Store};
-use crypto::{DataKey, SeededRandom, XChaChaSealer};
+use crypto::{FileKeyProvider, SeededRandom};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -34,8 +36,8 @@ pub enum Backend {
 pub const START: OffsetDateTime = datetime!(2026-01-15 09:00:00 UTC);
 /// The seed of every test app's randomness.
 pub const SEED: u64 = 42;
-/// The field-sealing key of every test app (version 1).
-pub const TEST_SEALING_KEY: [u8; 32] = [0x42; 32];
+/// The key of the keyed hashes of invitation tokens and session ids in every test app.
+pub const TEST_TOKEN_KEY: [u8; 32] = [0x24; 32];
 
 /// How to start the app; `Default` is the production router with default HTTP settings.
 #[derive(Debug, Clone, Default)]
@@ -55,11 +57,17 @@ pub struct TestApp {
     pub ports: Ports,
     pub clock: Arc<ManualClock>,
     pub backend: Backend,
+    /// The relying-party origin, `http://localhost:<port>`: send it as `Origin`.
+    pub origin: String,
+    /// The access use cases of the running app (to make invitations as the CLI does).
+    pub access: app::accounts::Access,
     /// Switch the store off and on (`store.set_down(true)`) to test outages.
     pub store: Arc<FaultyStore>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     database: Database,
+    /// The key-encryption key's directory (file provider).
+    pub keys_dir: tempfile::TempDir,
 }
 
 enum Database {
@@ -97,30 +105,46 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let store = Arc::new(FaultyStore::new(real_store));
     let clock = Arc::new(ManualClock::new(START));
     let rng: Arc<dyn SecureRandom> = Arc::new(SeededRandom::new(SEED));
-    let sealer = XChaChaSealer::new(
-        vec![(1, DataKey::from_bytes(TEST_SEALING_KEY))],
-        1,
+    // The KEK: a key file in a private temporary directory, kept as long as the app.
+    let keys_dir = tempfile::tempdir().expect("temporary key directory");
+    let provider = FileKeyProvider::init(keys_dir.path().join("keys"), rng.clone())
+        .expect("key-encryption key");
+    let vault = app::keys::Vault::load(
+        store.as_ref(),
+        Arc::new(provider),
         rng.clone(),
+        clock.as_ref(),
     )
-    .expect("sealer");
+    .await
+    .expect("vault");
     let ports = Ports {
         store: store.clone(),
         clock: clock.clone(),
         rng,
-        sealer: Arc::new(sealer),
+        vault: Arc::new(vault),
     };
 
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let address = listener.local_addr().expect("bound address");
+    // Passkeys need a host name: the relying party is `localhost`, as in the demo.
+    let origin = format!("http://localhost:{}", address.port());
+    let access = app::accounts::Access::new(
+        ports.clone(),
+        app::accounts::AccessConfig::for_origin("localhost", &origin),
+        app::accounts::TokenKey::from_bytes(TEST_TOKEN_KEY),
+    )
+    .expect("access");
+
     // The same wiring as `rempart serve`.
-    let state = web::AppState::new(ports.clone(), options.web.clone(), web::Metrics::new());
+    let state = web::AppState::new(ports.clone(), options.web.clone(), web::Metrics::new())
+        .with_access(access.clone());
     let router = if options.test_routes {
         web::testing::router(state)
     } else {
         web::router(state)
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, router, async move {
         let _ = stopped.await;
@@ -133,6 +157,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     Some(TestApp {
         address,
         base_url: format!("http://{address}"),
+        origin,
+        access,
         client,
         ports,
         clock,
@@ -141,6 +167,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         stop: Some(stop),
         server: Some(server),
         database,
+        keys_dir,
     })
 }
 

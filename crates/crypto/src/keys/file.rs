@@ -335,6 +335,24 @@ impl KeyProvider for FileKeyProvider {
         Ok(next)
     }
 
+    fn destroy_version(&self, version: u32) -> Result<(), KeyError> {
+        let _guard = self.create.lock().unwrap_or_else(|p| p.into_inner());
+        self.reload()?;
+        if !self.read().contains_key(&version) {
+            return Err(KeyError::UnknownVersion(version));
+        }
+        if self.current_version()? == version {
+            return Err(KeyError::CurrentVersion(version));
+        }
+        let path = self.dir.join(file_name(version));
+        std::fs::remove_file(&path).map_err(|e| KeyError::io(&path, e))?;
+        self.keks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&version);
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         let versions: Vec<u32> = self.read().keys().copied().collect();
         format!(

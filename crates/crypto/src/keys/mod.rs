@@ -52,6 +52,8 @@ pub enum KeyError {
     TokenNotFound(String),
     #[error("PKCS#11 token holds {count} objects labelled {label:?}; expected exactly one")]
     DuplicateLabel { label: String, count: usize },
+    #[error("key-encryption key version {0} is the current version and cannot be destroyed")]
+    CurrentVersion(u32),
     #[error("PKCS#11 {operation} failed: {detail}")]
     Pkcs11 {
         operation: &'static str,
@@ -99,6 +101,11 @@ pub trait KeyProvider: Send + Sync {
     /// Rotation: creates KEK version `current + 1` (1 when empty) and returns it. Older
     /// versions keep unwrapping.
     fn create_version(&self) -> Result<u32, KeyError>;
+
+    /// Retirement: destroys KEK `version` (the file is deleted, the token object destroyed).
+    /// Whatever it wrapped no longer unwraps. Refused for the current version (the caller
+    /// must rotate first and check that no stored data key is still under `version`).
+    fn destroy_version(&self, version: u32) -> Result<(), KeyError>;
 
     /// A human description (kind, location, versions). Never contains a secret.
     fn describe(&self) -> String;

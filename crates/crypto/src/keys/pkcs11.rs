@@ -531,6 +531,29 @@ impl KeyProvider for Pkcs11KeyProvider {
         Ok(next)
     }
 
+    fn destroy_version(&self, version: u32) -> Result<(), KeyError> {
+        let mut state = self.lock();
+        let State { session, handles } = &mut *state;
+        let session = session.as_ref().ok_or(KeyError::Pkcs11 {
+            operation: "session",
+            detail: "closed".into(),
+        })?;
+        *handles = scan(session)?;
+        if !handles.contains_key(&version) {
+            return Err(KeyError::UnknownVersion(version));
+        }
+        if handles.keys().next_back() == Some(&version) {
+            return Err(KeyError::CurrentVersion(version));
+        }
+        for handle in find_by_label(session, version)? {
+            session
+                .destroy_object(handle)
+                .map_err(ck("C_DestroyObject"))?;
+        }
+        handles.remove(&version);
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         let versions: Vec<u32> = self.lock().handles.keys().copied().collect();
         format!(

@@ -2,10 +2,13 @@
 
 pub mod demo;
 pub mod generate;
+pub mod import;
+pub mod invite;
+pub mod keys;
 pub mod migrate;
 pub mod serve;
 
-use crate::cli::{Command, GenCommand};
+use crate::cli::{Command, GenCommand, ImportCommand};
 use crate::config::Config;
 
 /// Runs `command` with a loaded configuration.
@@ -16,5 +19,11 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Migrate => migrate::run(config).await,
         // Synchronous: it streams a file and does nothing else meanwhile.
         Command::Gen(GenCommand::Beneficiaries(args)) => generate::beneficiaries(args),
+        Command::Keys(command) => keys::run(config, command).await,
+        Command::Beneficiaries(command) => keys::beneficiaries(config, command).await,
+        Command::Invite(args) => invite::run(config, args).await,
+        Command::Import(ImportCommand::Beneficiaries(args)) => {
+            import::beneficiaries(config, args).await
+        }
     }
 }

@@ -4,10 +4,14 @@ use crate::cli::ServeArgs;
 use crate::config::Config;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How often a running server re-reads the key table.
+const VAULT_REFRESH: Duration = Duration::from_secs(30);
 
 /// `rempart serve`: open the store (migrating it) and serve until a signal.
 pub async fn run(config: &Config, _args: &ServeArgs) -> anyhow::Result<()> {
-    let ports = crate::storage::open(config).await?;
+    let ports = crate::storage::open(config, crate::storage::MissingKeys::Refuse).await?;
     serve(config, ports, |addr| {
         tracing::info!(%addr, "serving");
         eprintln!("rempart: serving on http://{addr}");
@@ -22,13 +26,48 @@ pub async fn serve(
     ports: app::Ports,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    serve_with(
+        config,
+        ports,
+        async move |addr, _: &app::accounts::Access| {
+            on_ready(addr);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// [`serve`], with `on_ready` also given the access use cases (to make invitations whose
+/// links name the bound port).
+pub async fn serve_with(
+    config: &Config,
+    ports: app::Ports,
+    on_ready: impl AsyncFnOnce(SocketAddr, &app::accounts::Access) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let state = web::AppState::new(ports, config.web(), web::Metrics::new());
+    // Data keys created by another process (`rempart keys reseal`, an import on another node,
+    // a shred) are picked up without restart.
+    let refresher = {
+        let ports = ports.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(VAULT_REFRESH);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = ports.vault.refresh(ports.store.as_ref()).await {
+                    tracing::warn!(error = %e, "cannot refresh the data keys");
+                }
+            }
+        })
+    };
+    let access = crate::commands::invite::open_access(config, ports.clone(), addr.port())?;
+    let state =
+        web::AppState::new(ports, config.web(), web::Metrics::new()).with_access(access.clone());
     let app = web::router(state);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -36,7 +75,7 @@ pub async fn serve(
         let _ = stop_rx.await;
     });
     tokio::pin!(server);
-    on_ready(addr);
+    on_ready(addr, &access).await?;
 
     tokio::select! {
         result = &mut server => return result.context("the server stopped"),
@@ -50,6 +89,7 @@ pub async fn serve(
         Ok(result) => result.context("the server stopped")?,
         Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
     }
+    refresher.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -209,13 +209,8 @@ fn migrate_creates_a_private_data_directory_and_key() {
 }
 
 #[test]
-fn serve_refuses_a_sealing_key_others_can_read() {
+fn serve_without_keys_refuses_and_says_to_run_keys_init() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("data").join("keys");
-    std::fs::create_dir_all(&keys).unwrap();
-    let key = keys.join("sealing.key");
-    std::fs::write(&key, [7u8; 32]).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let output = run(
         dir.path(),
         &["--data-dir", "data", "serve", "--listen", "127.0.0.1:0"],
@@ -223,15 +218,51 @@ fn serve_refuses_a_sealing_key_others_can_read() {
     );
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        text.contains("sealing key") && text.contains("0644"),
-        "{text}"
+    assert!(text.contains("rempart keys init"), "{text}");
+}
+
+#[test]
+fn keys_init_creates_private_kek_files_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(dir.path(), &["--data-dir", "data", "keys", "init"], &[]);
+    assert_eq!(init.status.code(), Some(0), "{init:?}");
+    let keys = dir.path().join("data").join("keys");
+    assert_eq!(
+        std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+        0o700
     );
+    let kek = keys.join("kek-v1.key");
+    assert_eq!(
+        std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = run(dir.path(), &["--data-dir", "data", "keys", "init"], &[]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+}
+
+#[test]
+fn serve_refuses_a_kek_file_others_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(dir.path(), &["--data-dir", "data", "keys", "init"], &[]);
+    assert_eq!(init.status.code(), Some(0), "{init:?}");
+    let kek = dir.path().join("data").join("keys").join("kek-v1.key");
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = run(
+        dir.path(),
+        &["--data-dir", "data", "serve", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("kek-v1.key"), "{text}");
 }
 
 #[test]
 fn serve_answers_then_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    let init = run(dir.path(), &["--data-dir", "data", "keys", "init"], &[]);
+    assert_eq!(init.status.code(), Some(0), "{init:?}");
     let mut child = rempart(dir.path())
         .args([
             "--data-dir",

@@ -3,7 +3,7 @@
 
 use app::Ports;
 use app::demo::seed;
-use crypto::{Sealer, SecureRandom, SeededRandom, XChaChaSealer};
+use crypto::{SecureRandom, SeededRandom};
 use domain::accounts::OrganisationKind;
 use std::sync::Arc;
 
@@ -11,15 +11,21 @@ async fn sqlite_ports(path: &std::path::Path) -> Ports {
     let store = store_sqlite::SqliteStore::open(path).await.unwrap();
     store.migrate().await.unwrap();
     let rng: Arc<dyn SecureRandom> = Arc::new(SeededRandom::new(1));
-    let key = crypto::sealing::DataKey::from_bytes([42u8; 32]);
-    let sealer: Arc<dyn Sealer> =
-        Arc::new(XChaChaSealer::new(vec![(1, key)], 1, rng.clone()).unwrap());
     let start = time::macros::datetime!(2026-03-02 09:00 UTC);
+    let clock = Arc::new(app::ManualClock::new(start));
+    let keys = path.with_extension("keys");
+    let provider = match crypto::FileKeyProvider::open(&keys, rng.clone()) {
+        Ok(p) => p,
+        Err(_) => crypto::FileKeyProvider::init(&keys, rng.clone()).unwrap(),
+    };
+    let vault = app::keys::Vault::load(&store, Arc::new(provider), rng.clone(), clock.as_ref())
+        .await
+        .unwrap();
     Ports {
         store: Arc::new(store),
-        clock: Arc::new(app::ManualClock::new(start)),
+        clock,
         rng,
-        sealer,
+        vault: Arc::new(vault),
     }
 }
 
@@ -73,8 +79,7 @@ async fn seeds_once_and_leaves_no_identifying_field_in_clear() {
             .unwrap();
         assert_eq!(members.len(), family.members.len());
         for record in members {
-            let identity =
-                app::beneficiaries::open_identity(ports.sealer.as_ref(), &record).unwrap();
+            let identity = app::beneficiaries::open_identity(&ports.vault, &record).unwrap();
             canaries.push(identity.nir.as_str().to_string());
             canaries.push(format!(
                 "{:04}-{:02}-{:02}",
