@@ -14,6 +14,12 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db_err)?;
+    insert_in(&mut tx, cards).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Inserts `cards` on `conn` (inside the caller's transaction).
+pub(crate) async fn insert_in(conn: &mut sqlx::SqliteConnection, cards: &[CardRecord]) -> Result<(), StoreError> {
     for c in cards {
         sqlx::query(
             "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at) \
@@ -30,11 +36,11 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
         .bind(i64::from(c.signing_kid))
         .bind(&c.code_hash)
         .bind(timestamp_text(c.created_at)?)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    Ok(())
 }
 
 pub(crate) async fn get(pool: &SqlitePool, id: Uuid) -> Result<CardRecord, StoreError> {

@@ -9,4 +9,5 @@ mod errors;
 mod generate;
 mod health;
 mod helpers;
+mod imports;
 mod security_headers;

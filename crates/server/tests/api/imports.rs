@@ -1,0 +1,434 @@
+//! Beneficiary imports (issue 3): generated files on both backends, re-import, bad rows, a
+//! changed file, `--full`, and a kill -9 of the binary in the middle of a 200k-row import.
+
+use app::beneficiaries::import::{ImportOptions, ImportReport, import};
+use app::store::{ContractRecord, InsurerRecord, OrganisationRecord};
+use app::synthetic;
+use domain::accounts::OrganisationKind;
+use domain::contracts::ContractCode;
+use domain::ids::{AmcNumber, MemberNumber};
+use std::io::Cursor;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use testkit::{Backend, TestApp, backend_tests, spawn_app};
+use time::macros::date;
+
+const AMC: &str = "880000011";
+const GUARANTEES: &str = r#"{"format":1,"contract":"C","lines":[{"domain":"PHAR","item":"*","formula":{"kind":"br_percent","percent":100}},{"domain":"OPTI","item":"class_a","formula":{"kind":"in_full"}}]}"#;
+
+async fn insurer(app: &TestApp) -> InsurerRecord {
+    let ports = &app.ports;
+    let now = ports.clock.now();
+    let id = ports.new_id();
+    ports
+        .store
+        .insert_organisation(&OrganisationRecord {
+            id,
+            kind: OrganisationKind::Insurer,
+            name: "Mutuelle test".into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let insurer = InsurerRecord {
+        id,
+        amc: AmcNumber::parse(AMC).unwrap(),
+        name: "Mutuelle test".into(),
+        created_at: now,
+    };
+    ports.store.insert_insurer(&insurer).await.unwrap();
+    for code in synthetic::CONTRACT_CODES {
+        ports
+            .store
+            .insert_contract(&ContractRecord {
+                id: ports.new_id(),
+                insurer_id: id,
+                code: ContractCode::parse(code).unwrap(),
+                version: 1,
+                label: code.into(),
+                responsible: true,
+                effective_from: date!(2026 - 01 - 01),
+                effective_to: None,
+                guarantees: GUARANTEES.into(),
+                created_at: now,
+            })
+            .await
+            .unwrap();
+    }
+    insurer
+}
+
+/// `rows` generated rows as CSV lines (header first).
+fn generated(rows: usize, seed: u64) -> Vec<String> {
+    let config = synthetic::Config {
+        seed,
+        insurer: Some(AMC.into()),
+        year: 2026,
+    };
+    let mut out = vec![synthetic::CSV_HEADER.join(",")];
+    for b in synthetic::beneficiaries(&config).take(rows) {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.write_record(synthetic::csv_record(&b)).unwrap();
+        let line = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        out.push(line.trim_end().to_string());
+    }
+    out
+}
+
+fn body(lines: &[String]) -> Vec<u8> {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s.into_bytes()
+}
+
+async fn run(
+    app: &TestApp,
+    insurer: &InsurerRecord,
+    lines: &[String],
+    options: &ImportOptions,
+) -> ImportReport {
+    import(
+        &app.ports,
+        insurer,
+        options,
+        Cursor::new(body(lines)),
+        &|_| {},
+    )
+    .await
+    .unwrap()
+}
+
+async fn stored(
+    app: &TestApp,
+    insurer: &InsurerRecord,
+    lines: &[String],
+) -> Vec<app::store::BeneficiaryRecord> {
+    let mut members: Vec<MemberNumber> = lines[1..]
+        .iter()
+        .map(|l| MemberNumber::parse(l.split(',').next().unwrap()).unwrap())
+        .collect();
+    members.sort();
+    members.dedup();
+    let mut rows: Vec<_> = app
+        .ports
+        .store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.record)
+        .collect();
+    rows.sort_by_key(|r| r.id);
+    rows
+}
+
+fn with_field(line: &str, i: usize, value: &str) -> String {
+    let mut f: Vec<&str> = line.split(',').collect();
+    f[i] = value;
+    f.join(",")
+}
+
+async fn imports_then_reimports_as_a_no_op(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let lines = generated(1_500, 3);
+    let options = ImportOptions {
+        batch_size: 200,
+        ..ImportOptions::default()
+    };
+    let first = run(&app, &insurer, &lines, &options).await;
+    assert_eq!(
+        (first.read, first.inserted, first.rejected),
+        (1_500, 1_500, 0),
+        "{:?}",
+        first.errors
+    );
+    let counts = app.ports.store.counts().await.unwrap();
+    assert_eq!(counts.beneficiaries, 1_500);
+    assert!(counts.cards > 500, "one card per family: {}", counts.cards);
+    let before = stored(&app, &insurer, &lines).await;
+
+    app.clock.advance(time::Duration::hours(1));
+    let again = run(&app, &insurer, &lines, &options).await;
+    assert_eq!(
+        (
+            again.read,
+            again.inserted,
+            again.updated,
+            again.unchanged,
+            again.rejected
+        ),
+        (1_500, 0, 0, 1_500, 0)
+    );
+    assert_eq!(
+        stored(&app, &insurer, &lines).await,
+        before,
+        "no row changed"
+    );
+    assert_eq!(app.ports.store.counts().await.unwrap().cards, counts.cards);
+    app.cleanup().await;
+}
+
+async fn bad_rows_are_reported_and_the_good_ones_imported(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let mut lines = generated(50, 4);
+    let nir = lines[3].split(',').nth(1).unwrap().to_string();
+    let bad_key = format!(
+        "{}{}",
+        &nir[..13],
+        if &nir[13..] == "01" { "02" } else { "01" }
+    );
+    lines[3] = with_field(&lines[3], 1, &bad_key);
+    lines[5] = with_field(&lines[5], 5, "1980-02-30");
+    lines[7] = with_field(&lines[7], 8, "PLATINE");
+    let duplicate = lines[10].clone();
+    lines.push(duplicate);
+    let report = run(&app, &insurer, &lines, &ImportOptions::default()).await;
+    assert_eq!((report.read, report.inserted, report.rejected), (51, 47, 4));
+    let got: Vec<(u64, &str)> = report.errors.iter().map(|e| (e.line, e.field)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (4, "nir"),
+            (6, "birth_date"),
+            (8, "contract_code"),
+            (52, "nir")
+        ]
+    );
+    let json = serde_json::to_string(&report).unwrap();
+    for value in [&bad_key[..], "1980-02-30", "PLATINE", &nir[..]] {
+        assert!(!json.contains(value), "the report echoes a value");
+    }
+    assert!(report.errors[3].reason.contains("duplicate"));
+    app.cleanup().await;
+}
+
+async fn a_changed_file_updates_exactly_the_changed_rows(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let mut lines = generated(300, 5);
+    run(&app, &insurer, &lines, &ImportOptions::default()).await;
+    let before = stored(&app, &insurer, &lines).await;
+    lines[2] = with_field(&lines[2], 3, "Nouveaunom");
+    lines[20] = with_field(&lines[20], 10, "2026-06-30");
+    app.clock.advance(time::Duration::hours(1));
+    let report = run(&app, &insurer, &lines, &ImportOptions::default()).await;
+    assert_eq!(
+        (report.updated, report.unchanged, report.inserted),
+        (2, 298, 0)
+    );
+    let after = stored(&app, &insurer, &lines).await;
+    let changed = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a.updated_at != b.updated_at)
+        .count();
+    assert_eq!(changed, 2);
+    app.cleanup().await;
+}
+
+async fn a_full_import_closes_the_missing_at_the_date(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let lines = generated(400, 6);
+    run(&app, &insurer, &lines, &ImportOptions::default()).await;
+    // Drop the last 100 rows (whole families and the start of one are cut: any row missing).
+    let kept: Vec<String> = lines[..301].to_vec();
+    let on = date!(2026 - 03 - 31);
+    let full = ImportOptions {
+        full: true,
+        date: Some(on),
+        batch_size: 64,
+        ..ImportOptions::default()
+    };
+    let report = run(&app, &insurer, &kept, &full).await;
+    assert_eq!(report.unchanged, 300);
+    let all = stored(&app, &insurer, &lines).await;
+    let open_missing = lines[301..]
+        .iter()
+        .filter(|l| {
+            let to = l.split(',').nth(10).unwrap();
+            to.is_empty() || to > "2026-03-31"
+        })
+        .count();
+    assert_eq!(report.closed as usize, open_missing, "{report:?}");
+    let closed_at_date = all.iter().filter(|r| r.valid_to == Some(on)).count();
+    assert_eq!(closed_at_date, open_missing);
+    // Again: nothing more to close.
+    let again = run(&app, &insurer, &kept, &full).await;
+    assert_eq!((again.closed, again.unchanged, again.updated), (0, 300, 0));
+    app.cleanup().await;
+}
+
+async fn the_header_must_be_the_documented_one(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let mut lines = generated(3, 7);
+    lines[0] = lines[0].replace("nir,", "");
+    let e = import(
+        &app.ports,
+        &insurer,
+        &ImportOptions::default(),
+        Cursor::new(body(&lines)),
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("no column \"nir\""), "{e}");
+    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 0);
+    app.cleanup().await;
+}
+
+backend_tests!(
+    imports_then_reimports_as_a_no_op,
+    bad_rows_are_reported_and_the_good_ones_imported,
+    a_changed_file_updates_exactly_the_changed_rows,
+    a_full_import_closes_the_missing_at_the_date,
+    the_header_must_be_the_documented_one,
+);
+
+// --- the binary, killed with -9 ---
+
+fn rempart(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rempart"));
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .env_remove("REMPART_DATABASE_URL");
+    cmd
+}
+
+fn sqlite_count(db: &Path) -> u64 {
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT COUNT(*) FROM beneficiaries")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn import_json(dir: &Path, file: &Path) -> serde_json::Value {
+    let out = rempart(dir)
+        .args([
+            "import",
+            "beneficiaries",
+            "--insurer",
+            "880000011",
+            "--json",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_run_killed_with_sigkill_then_rerun_gives_exactly_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The demo's data dir: insurers 880000011 and 880000029.
+    let mut demo = rempart(&data)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut out = std::io::BufReader::new(demo.stdout.take().unwrap());
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 && !line.contains("listening on") {
+            line.clear();
+        }
+    }
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+    let db = data.join("rempart.sqlite3");
+    let before = sqlite_count(&db);
+    assert!(before >= 10_000, "demo seeded: {before}");
+
+    let file = dir.path().join("b.csv");
+    let rows = 200_000u64;
+    let status = rempart(&data)
+        .args([
+            "gen",
+            "beneficiaries",
+            "--count",
+            &rows.to_string(),
+            "--seed",
+            "11",
+            "--insurer",
+            "880000011",
+            "--out",
+        ])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut child = rempart(&data)
+        .args(["import", "beneficiaries", "--insurer", "880000011"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has written something, at a pseudo-random point after that.
+    let extra = std::time::Duration::from_millis(u64::from(std::process::id() % 1500));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while sqlite_count(&db) <= before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(extra);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = sqlite_count(&db);
+    assert!(partial > before, "the import had started writing");
+
+    let rerun = import_json(&data, &file);
+    assert_eq!(rerun["read"], rows);
+    assert_eq!(rerun["rejected"], 0, "{rerun}");
+    assert_eq!(rerun["updated"], 0, "{rerun}");
+    assert_eq!(
+        rerun["inserted"].as_u64().unwrap() + rerun["unchanged"].as_u64().unwrap(),
+        rows
+    );
+    assert_eq!(
+        sqlite_count(&db),
+        before + rows,
+        "no duplicate, nothing missing"
+    );
+    // Every stored identity is opened and compared with the file: all unchanged.
+    let check = import_json(&data, &file);
+    assert_eq!(
+        (
+            check["inserted"].as_u64(),
+            check["updated"].as_u64(),
+            check["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(rows))
+    );
+}
