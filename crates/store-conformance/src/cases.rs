@@ -1107,3 +1107,315 @@ pub async fn text_keeps_quotes_and_unicode(store: S) {
     assert_eq!(store.get_organisation(org.id).await.unwrap().name, name);
     assert_eq!(store.counts().await.unwrap(), StoreCounts::default());
 }
+
+// ---- key management: data keys (wrapped only), NIR blind index, erasure, re-sealing
+
+fn data_key(
+    key_id: u32,
+    scope: Uuid,
+    purpose: app::store::KeyPurpose,
+    version: u32,
+) -> app::store::DataKeyRow {
+    app::store::DataKeyRow {
+        key_id,
+        scope,
+        purpose,
+        version,
+        kek_version: 1,
+        wrapped: (0..73u8).map(|b| b.wrapping_mul(7)).collect(),
+        created_at: at(30),
+        retired_at: None,
+    }
+}
+
+pub async fn data_keys_round_trip_and_conflict_on_id_and_version(store: S) {
+    use app::store::KeyPurpose;
+    let scope = new_id();
+    let a = data_key(u32::MAX, scope, KeyPurpose::Seal, 1);
+    let b = app::store::DataKeyRow {
+        retired_at: Some(at(40)),
+        ..data_key(7, Uuid::nil(), KeyPurpose::CardSigning, 3)
+    };
+    store.insert_data_key(&a).await.unwrap();
+    store.insert_data_key(&b).await.unwrap();
+    let mut listed = store.list_data_keys().await.unwrap();
+    listed.sort_by_key(|k| k.key_id);
+    assert_eq!(listed, vec![b.clone(), a.clone()]);
+    assert_eq!(
+        store
+            .insert_data_key(&data_key(u32::MAX, new_id(), KeyPurpose::Seal, 1))
+            .await,
+        Err(conflict("data_keys_pkey"))
+    );
+    assert_eq!(
+        store
+            .insert_data_key(&data_key(8, scope, KeyPurpose::Seal, 1))
+            .await,
+        Err(conflict("data_keys_version"))
+    );
+    // Same version, other purpose: fine.
+    store
+        .insert_data_key(&data_key(9, scope, KeyPurpose::BlindIndex, 1))
+        .await
+        .unwrap();
+}
+
+pub async fn rewrap_data_key_is_compare_and_set(store: S) {
+    use app::store::KeyPurpose;
+    let k = data_key(5, new_id(), KeyPurpose::Seal, 1);
+    store.insert_data_key(&k).await.unwrap();
+    assert!(!store.rewrap_data_key(5, 2, 3, &[1; 40]).await.unwrap());
+    assert!(store.rewrap_data_key(5, 1, 2, &[2; 40]).await.unwrap());
+    assert!(!store.rewrap_data_key(5, 1, 2, &[3; 40]).await.unwrap());
+    assert!(!store.rewrap_data_key(6, 1, 2, &[3; 40]).await.unwrap());
+    let got = store.list_data_keys().await.unwrap();
+    assert_eq!(got[0].kek_version, 2);
+    assert_eq!(got[0].wrapped, vec![2; 40]);
+}
+
+pub async fn retire_and_delete_data_keys(store: S) {
+    use app::store::KeyPurpose;
+    let scope = new_id();
+    let other = new_id();
+    store
+        .insert_data_key(&data_key(1, scope, KeyPurpose::Seal, 1))
+        .await
+        .unwrap();
+    store
+        .insert_data_key(&data_key(2, scope, KeyPurpose::Seal, 2))
+        .await
+        .unwrap();
+    store
+        .insert_data_key(&data_key(3, other, KeyPurpose::Seal, 1))
+        .await
+        .unwrap();
+    store.retire_data_key(1, at(50)).await.unwrap();
+    // Retiring again keeps the first date.
+    store.retire_data_key(1, at(60)).await.unwrap();
+    assert_eq!(
+        store.retire_data_key(99, at(60)).await,
+        Err(StoreError::NotFound)
+    );
+    let keys = store.list_data_keys().await.unwrap();
+    let one = keys.iter().find(|k| k.key_id == 1).unwrap();
+    assert_eq!(one.retired_at, Some(at(50)));
+    assert_eq!(store.delete_data_keys(scope).await.unwrap(), 2);
+    assert_eq!(store.delete_data_keys(scope).await.unwrap(), 0);
+    let left: Vec<u32> = store
+        .list_data_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.key_id)
+        .collect();
+    assert_eq!(left, vec![3]);
+}
+
+pub async fn beneficiaries_are_found_by_nir_index_within_the_insurer(store: S) {
+    let mine = given_insurer(&*store, "1").await;
+    let other = given_insurer(&*store, "2").await;
+    let c = given_contract(&*store, mine.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let c2 = given_contract(&*store, other.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let a = BeneficiaryRecord {
+        nir_index: 1_048_575,
+        ..beneficiary(mine.id, c.id, "M1", 1)
+    };
+    let b = BeneficiaryRecord {
+        nir_index: 1_048_575,
+        ..beneficiary(mine.id, c.id, "M2", 1)
+    };
+    let x = BeneficiaryRecord {
+        nir_index: 7,
+        ..beneficiary(mine.id, c.id, "M3", 1)
+    };
+    let y = BeneficiaryRecord {
+        nir_index: 1_048_575,
+        ..beneficiary(other.id, c2.id, "M1", 1)
+    };
+    store
+        .insert_beneficiaries(&[a.clone(), b.clone(), x.clone(), y.clone()])
+        .await
+        .unwrap();
+    let mut want = vec![a, b];
+    want.sort_by_key(|r| r.id);
+    assert_eq!(
+        store
+            .find_beneficiaries_by_nir_index(mine.id, 1_048_575)
+            .await
+            .unwrap(),
+        want
+    );
+    assert_eq!(
+        store
+            .find_beneficiaries_by_nir_index(mine.id, 7)
+            .await
+            .unwrap(),
+        vec![x]
+    );
+    assert!(
+        store
+            .find_beneficiaries_by_nir_index(mine.id, 8)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn delete_beneficiary_erases_one_row_of_its_insurer(store: S) {
+    let mine = given_insurer(&*store, "1").await;
+    let other = given_insurer(&*store, "2").await;
+    let c = given_contract(&*store, mine.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let a = beneficiary(mine.id, c.id, "M1", 1);
+    let b = beneficiary(mine.id, c.id, "M1", 2);
+    store
+        .insert_beneficiaries(&[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_beneficiary(other.id, a.id).await,
+        Err(StoreError::NotFound)
+    );
+    store.delete_beneficiary(mine.id, a.id).await.unwrap();
+    assert_eq!(
+        store.get_beneficiary(mine.id, a.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.delete_beneficiary(mine.id, a.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.find_member(mine.id, &member("M1")).await.unwrap(),
+        vec![b]
+    );
+}
+
+pub async fn beneficiary_pages_walk_an_insurer_by_id_and_seals_update(store: S) {
+    let mine = given_insurer(&*store, "1").await;
+    let other = given_insurer(&*store, "2").await;
+    let c = given_contract(&*store, mine.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let c2 = given_contract(&*store, other.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let mut rows: Vec<_> = (0..5)
+        .map(|i| beneficiary(mine.id, c.id, &format!("M{i}"), 1))
+        .collect();
+    store.insert_beneficiaries(&rows).await.unwrap();
+    store
+        .insert_beneficiaries(&[beneficiary(other.id, c2.id, "M9", 1)])
+        .await
+        .unwrap();
+    rows.sort_by_key(|r| r.id);
+    let first = store
+        .list_beneficiaries_page(mine.id, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(first, rows[..2].to_vec());
+    let rest = store
+        .list_beneficiaries_page(mine.id, Some(rows[1].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, rows[2..].to_vec());
+    assert!(
+        store
+            .list_beneficiaries_page(mine.id, Some(rows[4].id), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let changed = BeneficiaryRecord {
+        nir_sealed: sealed("nir2"),
+        last_name_sealed: sealed("ln2"),
+        first_name_sealed: sealed("fn2"),
+        birth_date_sealed: sealed("bd2"),
+        marital_status_sealed: sealed("ms2"),
+        nir_index: 3,
+        ..rows[0].clone()
+    };
+    store
+        .update_beneficiary_seals(std::slice::from_ref(&changed))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_beneficiary(mine.id, changed.id).await.unwrap(),
+        changed
+    );
+    // All or nothing: a missing row refuses the batch.
+    let missing = BeneficiaryRecord {
+        id: new_id(),
+        ..rows[1].clone()
+    };
+    let touched = BeneficiaryRecord {
+        nir_sealed: sealed("nir3"),
+        ..rows[1].clone()
+    };
+    assert_eq!(
+        store.update_beneficiary_seals(&[touched, missing]).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.get_beneficiary(mine.id, rows[1].id).await.unwrap(),
+        rows[1]
+    );
+}
+
+pub async fn practice_pages_and_iban_update(store: S) {
+    let mut ps = vec![
+        given_practice(&*store, "750000011").await,
+        given_practice(&*store, "750000012").await,
+        given_practice(&*store, "750000013").await,
+    ];
+    ps.sort_by_key(|p| p.id);
+    assert_eq!(
+        store.list_practices_page(None, 2).await.unwrap(),
+        ps[..2].to_vec()
+    );
+    assert_eq!(
+        store.list_practices_page(Some(ps[1].id), 2).await.unwrap(),
+        ps[2..].to_vec()
+    );
+    store
+        .update_practice_iban(ps[0].id, &[9, 9, 9])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_practice(ps[0].id).await.unwrap().iban_sealed,
+        vec![9, 9, 9]
+    );
+    assert_eq!(
+        store.update_practice_iban(new_id(), &[1]).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+pub async fn sealed_key_counts_read_the_key_id_of_sealed_headers(store: S) {
+    let insurer = given_insurer(&*store, "1").await;
+    let c = given_contract(&*store, insurer.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let header = |key: u32| {
+        let mut v = vec![1u8];
+        v.extend_from_slice(&key.to_be_bytes());
+        v.extend_from_slice(&[0xAB; 40]);
+        v
+    };
+    let rows: Vec<_> = [7u32, 7, 0xFFFF_FFFE]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| BeneficiaryRecord {
+            nir_sealed: header(*k),
+            ..beneficiary(insurer.id, c.id, &format!("M{i}"), 1)
+        })
+        .collect();
+    store.insert_beneficiaries(&rows).await.unwrap();
+    let p = given_practice(&*store, "750000011").await;
+    store.update_practice_iban(p.id, &header(5)).await.unwrap();
+    let mut counts = store.sealed_key_counts().await.unwrap();
+    counts.sort_by_key(|c| (c.table, c.key_id));
+    let got: Vec<_> = counts.iter().map(|c| (c.table, c.key_id, c.rows)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("beneficiaries", 7, 2),
+            ("beneficiaries", 0xFFFF_FFFE, 1),
+            ("practices", 5, 1)
+        ]
+    );
+}

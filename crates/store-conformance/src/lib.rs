@@ -93,6 +93,14 @@ macro_rules! conformance_suite {
             timestamps_come_back_as_the_same_instant_in_utc,
             timestamps_are_truncated_to_the_microsecond,
             text_keeps_quotes_and_unicode,
+            data_keys_round_trip_and_conflict_on_id_and_version,
+            rewrap_data_key_is_compare_and_set,
+            retire_and_delete_data_keys,
+            beneficiaries_are_found_by_nir_index_within_the_insurer,
+            delete_beneficiary_erases_one_row_of_its_insurer,
+            beneficiary_pages_walk_an_insurer_by_id_and_seals_update,
+            practice_pages_and_iban_update,
+            sealed_key_counts_read_the_key_id_of_sealed_headers,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
