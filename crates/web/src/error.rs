@@ -85,6 +85,30 @@ impl ApiError {
         )
     }
 
+    /// No valid session (or client certificate): sign in first.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Sign in with a passkey to use this address.",
+        )
+    }
+
+    /// Refused for this caller; `kind` names why (`forbidden`, `step-up-required`, `csrf`).
+    pub fn forbidden(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, kind, detail)
+    }
+
+    /// The request conflicts with the current state; `detail` must be safe to show.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// A bad request of a named kind (`invalid-invitation`, `ceremony-failed`).
+    pub fn bad_request_kind(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, kind, detail)
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

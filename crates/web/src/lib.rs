@@ -7,6 +7,7 @@
 //! string or the body), Prometheus metrics labelled by route template, a body limit and a
 //! timeout. Errors are RFC 9457 problem documents ([`ApiError`]).
 
+pub mod auth;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub ports: app::Ports,
     pub metrics: Metrics,
     pub config: Arc<WebConfig>,
+    /// People's access (passkeys, sessions); `None`: the access routes answer 503.
+    pub access: Option<app::accounts::Access>,
 }
 
 impl AppState {
@@ -59,7 +62,14 @@ impl AppState {
             ports,
             metrics,
             config: Arc::new(config),
+            access: None,
         }
+    }
+
+    /// With people's access (passkeys, sessions, invitations).
+    pub fn with_access(mut self, access: app::accounts::Access) -> Self {
+        self.access = Some(access);
+        self
     }
 }
 
@@ -74,6 +84,7 @@ fn routes() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(health::openapi_json))
+        .merge(auth::router())
 }
 
 async fn not_found() -> ApiError {

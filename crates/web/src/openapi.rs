@@ -15,7 +15,9 @@ pub struct ApiDoc;
 
 /// The document as a value.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::auth::AuthApiDoc::openapi());
+    doc
 }
 
 /// The document as JSON text.

@@ -3,6 +3,8 @@
 //! CI), plus the command-line tests that run the built `rempart` binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod auth;
+mod authz;
 mod cli;
 mod demo;
 mod errors;

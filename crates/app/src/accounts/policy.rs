@@ -1,0 +1,41 @@
+//! Who may do what: one function per use case, decided here and nowhere else.
+//!
+//! An object of another organisation is refused as `NotFound`, exactly like a missing one, so
+//! that an answer never tells a caller that something exists where it may not look.
+
+use super::{AccessError, Actor};
+use domain::accounts::Role;
+use uuid::Uuid;
+
+/// Operators (administrators, analysts, auditors) see every organisation.
+pub fn may_see_every_organisation(actor: &Actor) -> bool {
+    actor.is_operator()
+}
+
+/// An organisation's details and accounts: operators, or members of that organisation.
+pub fn may_see_organisation(actor: &Actor, organisation_id: Uuid) -> Result<(), AccessError> {
+    if may_see_every_organisation(actor) || actor.organisation_id == organisation_id {
+        Ok(())
+    } else {
+        Err(AccessError::NotFound)
+    }
+}
+
+/// Invitations: operator administrators only (and a step-up, checked by the use case).
+pub fn may_invite(actor: &Actor) -> Result<(), AccessError> {
+    if actor.role == Role::OperatorAdmin {
+        Ok(())
+    } else {
+        Err(AccessError::Forbidden)
+    }
+}
+
+/// An object owned by `owner_organisation` (an insurer's contract, a practice's invoice…):
+/// visible to that organisation's members only; anything else is `NotFound`.
+pub fn owns(actor: &Actor, owner_organisation: Uuid) -> Result<(), AccessError> {
+    if actor.organisation_id == owner_organisation {
+        Ok(())
+    } else {
+        Err(AccessError::NotFound)
+    }
+}
