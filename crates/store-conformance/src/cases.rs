@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 type S = Arc<dyn Store>;
 
+pub use crate::access_cases::*;
+
 fn conflict(constraint: &str) -> StoreError {
     StoreError::Conflict {
         constraint: constraint.to_string(),

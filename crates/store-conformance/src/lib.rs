@@ -18,6 +18,7 @@
 //! - a row naming a missing parent (organisation, insurer, contract of the same insurer,
 //!   practice, professional) is refused with `Conflict { constraint: "foreign_key" }`.
 
+mod access_cases;
 pub mod cases;
 mod fixture;
 pub mod support;
@@ -93,6 +94,15 @@ macro_rules! conformance_suite {
             timestamps_come_back_as_the_same_instant_in_utc,
             timestamps_are_truncated_to_the_microsecond,
             text_keeps_quotes_and_unicode,
+            invitation_round_trips_and_is_found_by_its_hash,
+            duplicate_invitation_hash_conflicts_on_invitations_token_hash,
+            an_invitation_is_used_once,
+            invitation_needs_its_organisation,
+            credentials_are_listed_per_account_oldest_first,
+            duplicate_credential_id_conflicts_on_credentials_credential_id,
+            credential_update_and_delete_keep_to_the_account,
+            a_ceremony_is_taken_once,
+            sessions_are_found_touched_stepped_up_and_deleted,
             data_keys_round_trip_and_conflict_on_id_and_version,
             rewrap_data_key_is_compare_and_set,
             retire_and_delete_data_keys,

@@ -1,0 +1,213 @@
+//! Conformance cases of the access rows (`AccessStore`): invitations, passkey credentials,
+//! ceremonies, sessions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::support::*;
+use app::store::{
+    AccountRecord, CeremonyRecord, CredentialRecord, InvitationRecord, SessionRecord, Store,
+    StoreError,
+};
+use domain::accounts::{OrganisationKind, Role};
+use std::sync::Arc;
+use time::Duration;
+use uuid::Uuid;
+
+type S = Arc<dyn Store>;
+
+async fn given_account(store: &dyn Store) -> AccountRecord {
+    let org = given_organisation(store, OrganisationKind::Practice, "Optique", at(0)).await;
+    let a = account(org.id, Role::Professional, None, at(0));
+    store.insert_account(&a).await.unwrap();
+    a
+}
+
+fn invitation(org: Uuid, hash: &[u8]) -> InvitationRecord {
+    InvitationRecord {
+        id: new_id(),
+        token_hash: hash.to_vec(),
+        role: Role::Professional,
+        organisation_id: org,
+        display_name: Some("Claire «Optique» O'Neil".into()),
+        professional_id: Some(adeli("752812345")),
+        account_id: None,
+        created_by: Some(new_id()),
+        created_at: at(0),
+        expires_at: at(0) + Duration::hours(72),
+        used_at: None,
+    }
+}
+
+fn credential(account_id: Uuid, cred: &[u8], created: i64) -> CredentialRecord {
+    CredentialRecord {
+        id: new_id(),
+        account_id,
+        credential_id: cred.to_vec(),
+        passkey: r#"{"cred":{"counter":0}}"#.into(),
+        label: "phone".into(),
+        created_at: at(created),
+        last_used_at: None,
+    }
+}
+
+fn session(account_id: Uuid, hash: &[u8]) -> SessionRecord {
+    SessionRecord {
+        id: new_id(),
+        token_hash: hash.to_vec(),
+        account_id,
+        credential_id: new_id(),
+        created_at: at(0),
+        last_seen_at: at(0),
+        expires_at: at(0) + Duration::hours(12),
+        last_uv_at: at(0),
+    }
+}
+
+fn conflict(c: &str) -> StoreError {
+    StoreError::Conflict {
+        constraint: c.into(),
+    }
+}
+
+pub async fn invitation_round_trips_and_is_found_by_its_hash(store: S) {
+    let org = given_organisation(&*store, OrganisationKind::Practice, "P", at(0)).await;
+    let i = invitation(org.id, &[1; 32]);
+    store.insert_invitation(&i).await.unwrap();
+    assert_eq!(store.find_invitation(&[1; 32]).await.unwrap(), Some(i));
+    assert_eq!(store.find_invitation(&[2; 32]).await.unwrap(), None);
+}
+
+pub async fn duplicate_invitation_hash_conflicts_on_invitations_token_hash(store: S) {
+    let org = given_organisation(&*store, OrganisationKind::Practice, "P", at(0)).await;
+    store
+        .insert_invitation(&invitation(org.id, &[1; 32]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.insert_invitation(&invitation(org.id, &[1; 32])).await,
+        Err(conflict("invitations_token_hash"))
+    );
+}
+
+pub async fn an_invitation_is_used_once(store: S) {
+    let org = given_organisation(&*store, OrganisationKind::Practice, "P", at(0)).await;
+    let i = invitation(org.id, &[1; 32]);
+    store.insert_invitation(&i).await.unwrap();
+    store.use_invitation(i.id, at(10)).await.unwrap();
+    assert_eq!(
+        store.use_invitation(i.id, at(11)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.use_invitation(new_id(), at(11)).await,
+        Err(StoreError::NotFound)
+    );
+    let found = store.find_invitation(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(found.used_at, Some(at(10)));
+}
+
+pub async fn invitation_needs_its_organisation(store: S) {
+    assert_eq!(
+        store.insert_invitation(&invitation(new_id(), &[1; 32])).await,
+        Err(conflict("foreign_key"))
+    );
+}
+
+pub async fn credentials_are_listed_per_account_oldest_first(store: S) {
+    let a = given_account(&*store).await;
+    let b = given_account(&*store).await;
+    let second = credential(a.id, b"c2", 5);
+    let first = credential(a.id, b"c1", 1);
+    store.insert_credential(&second).await.unwrap();
+    store.insert_credential(&first).await.unwrap();
+    store
+        .insert_credential(&credential(b.id, b"c3", 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_credentials(a.id).await.unwrap(),
+        vec![first.clone(), second]
+    );
+    assert_eq!(store.find_credential(b"c1").await.unwrap(), Some(first));
+    assert_eq!(store.find_credential(b"nope").await.unwrap(), None);
+}
+
+pub async fn duplicate_credential_id_conflicts_on_credentials_credential_id(store: S) {
+    let a = given_account(&*store).await;
+    store
+        .insert_credential(&credential(a.id, b"c1", 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.insert_credential(&credential(a.id, b"c1", 1)).await,
+        Err(conflict("credentials_credential_id"))
+    );
+    assert_eq!(
+        store.insert_credential(&credential(new_id(), b"c2", 1)).await,
+        Err(conflict("foreign_key"))
+    );
+}
+
+pub async fn credential_update_and_delete_keep_to_the_account(store: S) {
+    let a = given_account(&*store).await;
+    let c = credential(a.id, b"c1", 0);
+    store.insert_credential(&c).await.unwrap();
+    store
+        .update_credential(c.id, r#"{"cred":{"counter":7}}"#, at(9))
+        .await
+        .unwrap();
+    let got = store.find_credential(b"c1").await.unwrap().unwrap();
+    assert_eq!(got.passkey, r#"{"cred":{"counter":7}}"#);
+    assert_eq!(got.last_used_at, Some(at(9)));
+    assert_eq!(
+        store.update_credential(new_id(), "{}", at(9)).await,
+        Err(StoreError::NotFound)
+    );
+    // Another account cannot delete it.
+    assert_eq!(
+        store.delete_credential(new_id(), c.id).await,
+        Err(StoreError::NotFound)
+    );
+    store.delete_credential(a.id, c.id).await.unwrap();
+    assert!(store.list_credentials(a.id).await.unwrap().is_empty());
+}
+
+pub async fn a_ceremony_is_taken_once(store: S) {
+    let c = CeremonyRecord {
+        id: new_id(),
+        kind: "login".into(),
+        state: r#"{"ast":{}}"#.into(),
+        account_id: Some(new_id()),
+        session_id: None,
+        created_at: at(0),
+        expires_at: at(300),
+    };
+    store.insert_ceremony(&c).await.unwrap();
+    assert_eq!(
+        store.insert_ceremony(&c).await,
+        Err(conflict("ceremonies_pkey"))
+    );
+    assert_eq!(store.take_ceremony(c.id).await.unwrap(), Some(c.clone()));
+    assert_eq!(store.take_ceremony(c.id).await.unwrap(), None);
+}
+
+pub async fn sessions_are_found_touched_stepped_up_and_deleted(store: S) {
+    let a = given_account(&*store).await;
+    let s = session(a.id, &[7; 32]);
+    store.insert_session(&s).await.unwrap();
+    assert_eq!(
+        store.insert_session(&session(a.id, &[7; 32])).await,
+        Err(conflict("sessions_token_hash"))
+    );
+    assert_eq!(store.find_session(&[7; 32]).await.unwrap(), Some(s.clone()));
+    store.touch_session(s.id, at(60)).await.unwrap();
+    store.set_session_uv(s.id, at(90)).await.unwrap();
+    let got = store.find_session(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!((got.last_seen_at, got.last_uv_at), (at(60), at(90)));
+    assert_eq!(
+        store.touch_session(new_id(), at(1)).await,
+        Err(StoreError::NotFound)
+    );
+    store.delete_session(s.id).await.unwrap();
+    store.delete_session(s.id).await.unwrap();
+    assert_eq!(store.find_session(&[7; 32]).await.unwrap(), None);
+}
