@@ -216,7 +216,10 @@ pub(crate) async fn apply_batch(
     for chunk in batch.seen.chunks(ID_CHUNK) {
         let sql = format!(
             "UPDATE beneficiaries SET last_import_id = ?1 WHERE insurer_id = ?2 AND id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
+            (3..chunk.len() + 3)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(batch.import_id)
