@@ -159,10 +159,7 @@ fn build_state(
     })
 }
 
-fn platform_key<'a>(
-    keys: &'a BTreeMap<u32, (Meta, DataKey)>,
-    purpose: KeyPurpose,
-) -> Option<&'a DataKey> {
+fn platform_key(keys: &BTreeMap<u32, (Meta, DataKey)>, purpose: KeyPurpose) -> Option<&DataKey> {
     keys.values()
         .filter(|(m, _)| m.scope == PLATFORM_SCOPE && m.purpose == purpose)
         .max_by_key(|(m, _)| m.version)
@@ -333,19 +330,7 @@ impl Vault {
             return Ok(());
         }
         let Some(keyring) = &self.keyring else {
-            let snapshot = self.snapshot();
-            let mut keys = snapshot.keys.clone();
-            let taken = keys.keys().copied().collect();
-            let key_id = random_key_id(self.rng.as_ref(), &taken);
-            let meta = Meta {
-                key_id,
-                scope: insurer_id,
-                purpose: KeyPurpose::Seal,
-                version: 1,
-            };
-            keys.insert(key_id, (meta, DataKey::generate(self.rng.as_ref())));
-            self.replace(build_state(keys, self.rng.clone())?);
-            return Ok(());
+            return self.add_ephemeral_scope(insurer_id);
         };
         create_row(
             ports.store.as_ref(),
@@ -358,6 +343,31 @@ impl Vault {
         )
         .await?;
         self.refresh(ports.store.as_ref()).await
+    }
+
+    /// An in-memory sealing key for `scope` (ephemeral vaults only).
+    pub fn add_ephemeral_scope(&self, scope: Uuid) -> Result<(), VaultError> {
+        if self.keyring.is_some() {
+            return Err(VaultError::Refused(
+                "a persistent vault creates scopes with ensure_scope".into(),
+            ));
+        }
+        if self.has_scope(scope) {
+            return Ok(());
+        }
+        let snapshot = self.snapshot();
+        let mut keys = snapshot.keys.clone();
+        let taken = keys.keys().copied().collect();
+        let key_id = random_key_id(self.rng.as_ref(), &taken);
+        let meta = Meta {
+            key_id,
+            scope,
+            purpose: KeyPurpose::Seal,
+            version: 1,
+        };
+        keys.insert(key_id, (meta, DataKey::generate(self.rng.as_ref())));
+        self.replace(build_state(keys, self.rng.clone())?);
+        Ok(())
     }
 
     /// Re-reads the key table: unwraps keys created by another process (a new insurer, a
@@ -755,5 +765,53 @@ mod tests {
         assert_eq!(vault.card_keys().kids().count(), 1);
         let dbg = format!("{vault:?}");
         assert!(!dbg.contains("key:"), "{dbg}");
+    }
+}
+
+#[cfg(test)]
+mod swap_tests {
+    //! T3.2: a ciphertext moved to another row, column, scope (insurer) or key version never
+    //! opens.
+    use super::*;
+    use crypto::SeededRandom;
+    use proptest::prelude::*;
+
+    const COLUMNS: [&str; 5] = [
+        "nir",
+        "last_name",
+        "first_name",
+        "birth_date",
+        "marital_status",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_swap_fails(seed in any::<u64>(), col_a in 0usize..5, col_b in 0usize..5,
+                            row_a in any::<u128>(), row_b in any::<u128>(), text in "[A-Z]{1,20}") {
+            let vault = Vault::ephemeral(Arc::new(SeededRandom::new(seed)));
+            let (a, b) = (Uuid::from_u128(0xA), Uuid::from_u128(0xB));
+            vault.add_ephemeral_scope(a).unwrap();
+            vault.add_ephemeral_scope(b).unwrap();
+            let sa = vault.sealer(a).unwrap();
+            let sb = vault.sealer(b).unwrap();
+            let field_a = FieldRef::new("beneficiaries", COLUMNS[col_a], Uuid::from_u128(row_a));
+            let field_b = FieldRef::new("beneficiaries", COLUMNS[col_b], Uuid::from_u128(row_b));
+            let sealed = sa.seal(&field_a, text.as_bytes()).unwrap();
+            prop_assert_eq!(&sa.open(&field_a, &sealed).unwrap()[..], text.as_bytes());
+            // Another row or column of the same insurer.
+            if col_a != col_b || row_a != row_b {
+                prop_assert!(sa.open(&field_b, &sealed).is_err());
+            }
+            // The same place, another insurer.
+            prop_assert!(sb.open(&field_a, &sealed).is_err());
+            // Relabelled with another key id (another insurer's or the platform's).
+            for other in [vault.current_key_id(b).unwrap(), vault.current_key_id(PLATFORM_SCOPE).unwrap()] {
+                let mut moved = sealed.clone();
+                moved[1..5].copy_from_slice(&other.to_be_bytes());
+                prop_assert!(sa.open(&field_a, &moved).is_err());
+                prop_assert!(sb.open(&field_a, &moved).is_err());
+            }
+        }
     }
 }

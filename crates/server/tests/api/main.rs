@@ -5,6 +5,7 @@
 
 mod auth;
 mod authz;
+mod cards;
 mod cli;
 mod demo;
 mod errors;
@@ -12,4 +13,5 @@ mod generate;
 mod health;
 mod helpers;
 mod imports;
+mod keys;
 mod security_headers;
