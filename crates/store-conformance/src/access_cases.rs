@@ -107,7 +107,9 @@ pub async fn an_invitation_is_used_once(store: S) {
 
 pub async fn invitation_needs_its_organisation(store: S) {
     assert_eq!(
-        store.insert_invitation(&invitation(new_id(), &[1; 32])).await,
+        store
+            .insert_invitation(&invitation(new_id(), &[1; 32]))
+            .await,
         Err(conflict("foreign_key"))
     );
 }
@@ -142,7 +144,9 @@ pub async fn duplicate_credential_id_conflicts_on_credentials_credential_id(stor
         Err(conflict("credentials_credential_id"))
     );
     assert_eq!(
-        store.insert_credential(&credential(new_id(), b"c2", 1)).await,
+        store
+            .insert_credential(&credential(new_id(), b"c2", 1))
+            .await,
         Err(conflict("foreign_key"))
     );
 }

@@ -80,7 +80,7 @@ impl TestPasskey {
             .unwrap()
             .do_authentication(Url::parse(origin).unwrap(), options)
             .ok()?;
-        credential.response.user_handle = Some(self.account_id.as_bytes().to_vec().into());
+        credential.response.user_handle = Some(self.account_id.as_bytes().to_vec());
         Some(credential)
     }
 

@@ -549,7 +549,7 @@ impl Access {
         let exclude = if exclude.is_empty() {
             None
         } else {
-            Some(exclude.into_iter().map(Into::into).collect())
+            Some(exclude)
         };
         let (ccr, state) = self
             .webauthn

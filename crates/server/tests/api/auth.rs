@@ -149,10 +149,10 @@ fn keys(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => {
             for (k, v) in map {
                 out.push(k.to_lowercase());
-                if k == "name" {
-                    if let Some(s) = v.as_str() {
-                        out.push(s.to_lowercase());
-                    }
+                if k == "name"
+                    && let Some(s) = v.as_str()
+                {
+                    out.push(s.to_lowercase());
                 }
                 keys(v, out);
             }
@@ -464,3 +464,174 @@ testkit::backend_tests!(
     state_changing_requests_need_our_origin,
     access_responses_carry_the_security_headers,
 );
+
+/// `rempart demo` writes one invitation per demo role and per practice; one of them enrols a
+/// passkey against the running demo; later, `rempart invite --json` makes another.
+#[tokio::test]
+async fn the_demo_writes_its_invitations_and_rempart_invite_makes_more() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rempart"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "--data-dir",
+            "data",
+            "--log-format",
+            "json",
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = Vec::new();
+    let mut address = None;
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the demo ended early: {banner:?}");
+        }
+        if let Some(rest) = line.trim().strip_prefix("listening on ") {
+            address = rest.split(';').next().map(str::to_string);
+        }
+        let done = line.contains("every demo invitation");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = banner.join("");
+    assert!(
+        text.contains("operator administrator  http://localhost:"),
+        "{text}"
+    );
+    assert!(text.contains("optician ("), "{text}");
+    let address = address.expect("the listening address");
+    let port = address.rsplit(':').next().unwrap().to_string();
+
+    let file = data.join("demo-invitations.json");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let made: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let count = |role: &str| made.iter().filter(|i| i["role"] == role).count();
+    assert_eq!(count("operator_admin"), 1);
+    assert_eq!(count("operator_analyst"), 1);
+    assert_eq!(count("auditor"), 1);
+    assert_eq!(count("insurer_staff"), 2);
+    assert_eq!(count("professional"), 15, "one per demo practice");
+    for i in &made {
+        for field in ["role", "organisation", "invitation", "link"] {
+            assert!(i[field].is_string(), "{i}");
+        }
+        assert!(
+            i["link"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("http://localhost:{port}/enrol?invitation="))
+        );
+    }
+
+    // Enrol the optician's passkey against the running demo, then ask who we are.
+    let optician = made.iter().find(|i| i["profession"] == "optician").unwrap();
+    let origin = format!("http://localhost:{port}");
+    let client = reqwest::Client::new();
+    let start: Value = client
+        .post(format!("http://{address}/api/v1/auth/enrol/start"))
+        .header("origin", &origin)
+        .json(&json!({ "invitation": optician["invitation"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let options = serde_json::from_value(start["options"].clone()).unwrap();
+    let (_, credential) = testkit::TestPasskey::register(&origin, options);
+    let finish = client
+        .post(format!("http://{address}/api/v1/auth/enrol/finish"))
+        .header("origin", &origin)
+        .json(&json!({ "invitation": optician["invitation"], "credential": credential }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finish.status(), 200);
+    let cookie = finish.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("rempart="));
+    let me: Value = client
+        .get(format!("http://{address}/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "professional");
+    assert_eq!(me["organisation"]["name"], optician["organisation"]);
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    // After the demo: the command line makes a new invitation for an insurer, by AMC number.
+    let out = Command::new(env!("CARGO_BIN_EXE_rempart"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "--data-dir",
+            "data",
+            "invite",
+            "--role",
+            "insurer_staff",
+            "--org",
+            "880000011",
+            "--name",
+            "Camille",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let invite: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(invite["role"], "insurer_staff");
+    assert_eq!(invite["organisation"], "Mutuelle des Tilleuls");
+    assert!(
+        invite["link"]
+            .as_str()
+            .unwrap()
+            .contains("/enrol?invitation=")
+    );
+    assert_eq!(invite["invitation"].as_str().unwrap().len(), 43);
+    // A professional needs the number the operator checked.
+    let out = Command::new(env!("CARGO_BIN_EXE_rempart"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "--data-dir",
+            "data",
+            "invite",
+            "--role",
+            "professional",
+            "--org",
+            "880000011",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
