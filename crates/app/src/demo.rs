@@ -7,11 +7,11 @@
 //! written and the summary of what is there is returned.
 
 use crate::Ports;
+use crate::cards::CardBeneficiary;
 use crate::store::{
     AccountRecord, AccountStatus, BeneficiaryRecord, CardRecord, ContractRecord, InsurerRecord,
     OrganisationRecord, PracticeRecord, ProfessionalRecord, StoreCounts, StoreError,
 };
-use crate::cards::CardBeneficiary;
 use crate::synthetic;
 use crypto::{FieldRef, SealError, Sealer};
 use domain::IdError;

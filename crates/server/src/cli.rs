@@ -65,6 +65,12 @@ pub enum Command {
     /// Import data files (an insurer's beneficiary file).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// A tiers-payant card: verify its datamatrix token offline (degraded mode).
+    #[command(subcommand)]
+    Card(CardCommand),
+    /// Tiers-payant cards of an insurer: export them for the card printer.
+    #[command(subcommand)]
+    Cards(CardsCommand),
     /// A one-time enrolment link (valid 72 h, usable once) for a person of a role in an organisation.
     Invite(InviteArgs),
 }
@@ -241,6 +247,52 @@ pub struct InviteArgs {
     pub professional: Option<String>,
 
     /// Print role, organisation, profession, invitation and link as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Verify a card token (the datamatrix content) offline with the published keys and print what the card grants; exit 1 if invalid or not valid today.
+    Verify(CardVerifyArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CardVerifyArgs {
+    /// The token (`RP1.…`), or `-` to read it from standard input.
+    #[arg(value_name = "TOKEN")]
+    pub token: String,
+
+    /// Published keys saved from /api/v1/card-keys (default: the keys of --data-dir / the configured database).
+    #[arg(long, value_name = "FILE.json", conflicts_with = "url")]
+    pub keys: Option<PathBuf>,
+
+    /// Fetch the published keys from a server running on this machine (http://127.0.0.1:PORT).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardsCommand {
+    /// Write an insurer's cards for the printer: OUT/cards.csv and OUT/datamatrix/<card-id>.svg (new verification codes).
+    Export(CardsExportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CardsExportArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+
+    /// Output directory (created 0700; files 0600).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -7,6 +7,7 @@
 //! string or the body), Prometheus metrics labelled by route template, a body limit and a
 //! timeout. Errors are RFC 9457 problem documents ([`ApiError`]).
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -85,6 +86,7 @@ fn routes() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(health::openapi_json))
         .merge(auth::router())
+        .merge(api::router())
 }
 
 async fn not_found() -> ApiError {

@@ -17,6 +17,7 @@ pub struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::auth::AuthApiDoc::openapi());
+    doc.merge(crate::api::openapi());
     doc
 }
 

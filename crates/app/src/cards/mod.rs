@@ -6,11 +6,12 @@
 //! Its datamatrix is a signed token ([`crypto::cards`], docs/formats.md "Card token"); its
 //! verification code is stored only as a keyed hash ([`CodeHasher`]).
 //!
-//! Issuance is pure: [`CardIssuer::issue`] builds the [`CardRecord`], signs the token with the vault's
+//! Issuance is pure: [`CardIssuer::issue`] (or [`issue`]) builds the [`CardRecord`], signs the token with the vault's
 //! current card-signing key, draws a verification code and hashes it; the caller inserts the
 //! records (`Store::insert_cards`) in its own batch.
 
 use crate::Ports;
+use crate::keys::Vault;
 use crate::store::{CardRecord, ContractRecord, InsurerRecord};
 use crypto::cards::{CardClaims, CardDomain, Regime as TokenRegime, VerificationCode};
 use crypto::{CardSigningKey, CodeHasher, TokenError};
@@ -39,6 +40,11 @@ pub enum CardError {
     /// The card keys could not be obtained (vault).
     #[error("card keys are unavailable: {0}")]
     Keys(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A beneficiary of the card's family cannot be unsealed (the message names no person).
+    #[error("a beneficiary cannot be opened: {0}")]
+    Open(String),
 }
 
 /// One beneficiary as printed on the card. Identifying: it only exists in memory and in the
@@ -78,8 +84,8 @@ pub struct ReissuedCard {
 }
 
 /// Issues cards with one card-signing key and the code hasher. Cheap to build (an `Arc` and a
-/// key copy): build one per import run or batch with the vault's current key, so that a key
-/// rotation applies from the next run.
+/// key copy): build one per import run or batch with [`CardIssuer::from_vault`], which takes
+/// the vault's current key, so that a key rotation applies from the next run.
 #[derive(Clone)]
 pub struct CardIssuer {
     signer: Arc<CardSigningKey>,
@@ -97,6 +103,11 @@ impl std::fmt::Debug for CardIssuer {
 impl CardIssuer {
     pub fn new(signer: Arc<CardSigningKey>, hasher: CodeHasher) -> Self {
         Self { signer, hasher }
+    }
+
+    /// The vault's current card-signing key and its code hasher.
+    pub fn from_vault(vault: &Vault) -> Self {
+        Self::new(vault.card_signer(), vault.code_hasher().clone())
     }
 
     /// The kid of the key this issuer signs with.
@@ -183,6 +194,27 @@ impl CardIssuer {
     }
 }
 
+/// [`CardIssuer::issue`] with the vault's current key (`ports.vault.card_signer()`).
+pub fn issue(
+    ports: &Ports,
+    insurer: &InsurerRecord,
+    member: &MemberNumber,
+    family: &[CardBeneficiary],
+    contract: &ContractRecord,
+    validity: (Date, Date),
+) -> Result<IssuedCard, CardError> {
+    CardIssuer::from_vault(&ports.vault).issue(ports, insurer, member, family, contract, validity)
+}
+
+/// [`CardIssuer::reissue`] with the vault's current key.
+pub fn reissue(
+    ports: &Ports,
+    insurer: &InsurerRecord,
+    card: &CardRecord,
+) -> Result<ReissuedCard, CardError> {
+    CardIssuer::from_vault(&ports.vault).reissue(ports, insurer, card)
+}
+
 fn sign_and_code(
     ports: &Ports,
     signer: &CardSigningKey,
@@ -204,6 +236,81 @@ fn sign_and_code(
         token,
         code,
     })
+}
+
+/// One page of the export to an insurer's card printer: the next `limit` cards of `insurer`
+/// after `after` (by id), each re-issued with a new token (current key) and a new
+/// verification code, with its family as printed (beneficiaries whose rights overlap the
+/// card's validity, assuré first, then by birth rank). The new code hashes are stored in one
+/// transaction before returning: the previous codes of these cards no longer match. Returns
+/// the cards and the id to continue after (`None`: done).
+pub async fn export_page(
+    ports: &Ports,
+    insurer: &InsurerRecord,
+    after: Option<uuid::Uuid>,
+    limit: u32,
+) -> Result<(Vec<IssuedCard>, Option<uuid::Uuid>), CardError> {
+    let cards = ports
+        .store
+        .list_insurer_cards(insurer.id, after, limit)
+        .await?;
+    let next = cards.last().map(|c| c.id);
+    let issuer = CardIssuer::from_vault(&ports.vault);
+    let mut out = Vec::with_capacity(cards.len());
+    let mut families: std::collections::HashMap<String, Vec<crate::store::BeneficiaryRecord>> =
+        std::collections::HashMap::new();
+    for card in &cards {
+        let key = card.member_number.as_str().to_string();
+        if !families.contains_key(&key) {
+            let family = ports
+                .store
+                .find_member(insurer.id, &card.member_number)
+                .await?;
+            families.insert(key.clone(), family);
+        }
+        let mut members: Vec<&crate::store::BeneficiaryRecord> = families
+            .get(&key)
+            .map(|f| {
+                f.iter()
+                    .filter(|b| {
+                        b.valid_from <= card.valid_to
+                            && b.valid_to.is_none_or(|t| t >= card.valid_from)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        members.sort_by_key(|b| (b.quality.code(), b.birth_rank.get()));
+        let mut printed = Vec::with_capacity(members.len());
+        for b in members {
+            let identity = crate::beneficiaries::open_identity(&ports.vault, b)
+                .map_err(|e| CardError::Open(e.to_string()))?;
+            printed.push(CardBeneficiary {
+                first_name: identity.first_name.clone(),
+                birth_date: identity.birth_date,
+                birth_rank: identity.birth_rank,
+            });
+        }
+        let again = issuer.reissue(ports, insurer, card)?;
+        out.push(IssuedCard {
+            record: again.record,
+            token: again.token,
+            code: again.code,
+            beneficiaries: printed,
+        });
+        if families.len() > 64 {
+            families.clear();
+        }
+    }
+    let updates: Vec<crate::store::CardCodeUpdate> = out
+        .iter()
+        .map(|c| crate::store::CardCodeUpdate {
+            id: c.record.id,
+            signing_kid: c.record.signing_kid,
+            code_hash: c.record.code_hash.clone(),
+        })
+        .collect();
+    ports.store.update_card_codes(insurer.id, &updates).await?;
+    Ok((out, next))
 }
 
 /// Whether `code` is the verification code of `card` (constant-time compare of keyed hashes).

@@ -262,3 +262,34 @@ fn regimes_parse_as_printed() {
     let d = domains_from_guarantees(GUARANTEES).unwrap();
     assert_eq!(parse_domains_json(&domains_json(&d).unwrap()).unwrap(), d);
 }
+
+#[test]
+fn issue_uses_the_vault_current_key_and_code_hasher() {
+    let ports = ports(Arc::new(MemStore::default()));
+    let ins = insurer();
+    let card = issue(
+        &ports,
+        &ins,
+        &MemberNumber::parse("M1").unwrap(),
+        &family(),
+        &contract(&ins),
+        (date!(2026 - 01 - 01), date!(2026 - 12 - 31)),
+    )
+    .unwrap();
+    let keys = ports.vault.card_keys();
+    let claims = verify(&card.token, &keys).unwrap();
+    assert_eq!(claims.card_id, card.record.id);
+    assert_eq!(card.record.signing_kid, ports.vault.card_signer().kid());
+    assert!(code_matches(
+        ports.vault.code_hasher(),
+        &card.record,
+        card.code.as_str()
+    ));
+    let again = reissue(&ports, &ins, &card.record).unwrap();
+    assert!(verify(&again.token, &keys).is_ok());
+    assert!(!code_matches(
+        ports.vault.code_hasher(),
+        &again.record,
+        card.code.as_str()
+    ));
+}

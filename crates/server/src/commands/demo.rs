@@ -18,11 +18,22 @@ pub async fn run(config: &Config, _args: &DemoArgs) -> anyhow::Result<()> {
     let summary = app::demo::seed(&ports, DEMO_SEED)
         .await
         .context("cannot load the demo data")?;
+    let cards_path = crate::commands::cards::demo_cards_path(&config.data_dir);
+    if !summary.already_seeded {
+        crate::commands::cards::write_demo_cards(&cards_path, &summary.cards)
+            .context("cannot write the demo cards file")?;
+    }
+    let cards_file = cards_path
+        .is_file()
+        .then(|| cards_path.display().to_string());
     let data_dir = config.data_dir.display().to_string();
     let invitations_path = config.data_dir.join(INVITATIONS_FILE);
     let demo_ports = ports.clone();
     crate::commands::serve::serve_with(config, ports, async move |addr, access| {
-        println!("{}", banner(&summary, addr, &data_dir));
+        println!(
+            "{}",
+            banner(&summary, addr, &data_dir, cards_file.as_deref())
+        );
         if summary.already_seeded {
             println!("{}", invite_hint(&demo_ports, &summary).await);
         } else {
@@ -214,7 +225,12 @@ pub fn url(addr: SocketAddr) -> String {
     format!("http://localhost:{}/", addr.port())
 }
 
-fn banner(summary: &DemoSummary, addr: SocketAddr, data_dir: &str) -> String {
+fn banner(
+    summary: &DemoSummary,
+    addr: SocketAddr,
+    data_dir: &str,
+    cards_file: Option<&str>,
+) -> String {
     let c = &summary.counts;
     let loaded = if summary.already_seeded {
         "reusing the demo data"
@@ -226,12 +242,17 @@ fn banner(summary: &DemoSummary, addr: SocketAddr, data_dir: &str) -> String {
         .iter()
         .map(|i| format!("{} (AMC {})", i.name, i.amc))
         .collect();
+    let cards = cards_file.map_or_else(String::new, |f| {
+        format!(
+            "\n  cards     {f}  (the synthetic patients' cards: member number, first name, birth date, code, datamatrix token)"
+        )
+    });
     format!(
         "rempart demo: {loaded}\n  \
          open      {url}\n  \
          insurers  {insurers}\n  \
          loaded    {} insurers, {} contracts, {} beneficiaries (synthetic), {} cards, {} practices, {} professionals, {} accounts\n  \
-         data dir  {data_dir}  (delete it to start over)\n  \
+         data dir  {data_dir}  (delete it to start over){cards}\n  \
          listening on {addr}; Ctrl-C to stop",
         c.insurers,
         c.contracts,

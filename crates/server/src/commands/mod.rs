@@ -1,5 +1,6 @@
 //! One module per subcommand, and the dispatch.
 
+pub mod cards;
 pub mod demo;
 pub mod generate;
 pub mod import;
@@ -8,7 +9,7 @@ pub mod keys;
 pub mod migrate;
 pub mod serve;
 
-use crate::cli::{Command, GenCommand, ImportCommand};
+use crate::cli::{CardCommand, CardsCommand, Command, GenCommand, ImportCommand};
 use crate::config::Config;
 
 /// Runs `command` with a loaded configuration.
@@ -25,5 +26,7 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }
+        Command::Card(CardCommand::Verify(args)) => cards::verify(config, args).await,
+        Command::Cards(CardsCommand::Export(args)) => cards::export(config, args).await,
     }
 }
