@@ -93,10 +93,10 @@ fn init(config: &Config) -> anyhow::Result<()> {
     match config.keys_provider {
         KeysProvider::File => {
             let dir = config.keys_dir();
-            if let Some(parent) = dir.parent() {
-                if !parent.as_os_str().is_empty() {
-                    storage::ensure_dir(parent)?;
-                }
+            if let Some(parent) = dir.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                storage::ensure_dir(parent)?;
             }
             FileKeyProvider::init(&dir, rng).with_context(|| {
                 format!("cannot initialise the key directory {}", dir.display())

@@ -400,9 +400,9 @@ async fn a_run_killed_with_sigkill_then_rerun_gives_exactly_the_file() {
     let extra = std::time::Duration::from_millis(u64::from(std::process::id() % 1500));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while sqlite_count(&db) <= before && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    std::thread::sleep(extra);
+    tokio::time::sleep(extra).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let partial = sqlite_count(&db);

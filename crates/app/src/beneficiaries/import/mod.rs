@@ -468,11 +468,13 @@ impl Ctx<'_> {
                 nir_index,
             )) {
                 for &i in candidates {
-                    if !opened.contains_key(&i) {
-                        let identity = self.open(&stored[i].record)?;
-                        opened.insert(i, identity);
-                    }
-                    if opened.get(&i).is_some_and(|id| id.nir == b.identity.nir) {
+                    let identity = match opened.entry(i) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(self.open(&stored[i].record)?)
+                        }
+                    };
+                    if identity.nir == b.identity.nir {
                         found = Some(i);
                         break;
                     }
