@@ -21,6 +21,7 @@
 mod access_cases;
 pub mod cases;
 mod fixture;
+mod import_cases;
 pub mod support;
 
 pub use fixture::{Fixture, run};
@@ -111,6 +112,13 @@ macro_rules! conformance_suite {
             beneficiary_pages_walk_an_insurer_by_id_and_seals_update,
             practice_pages_and_iban_update,
             sealed_key_counts_read_the_key_id_of_sealed_headers,
+            import_round_trips_and_updates_its_state_and_counts,
+            missing_import_is_not_found_and_keeps_to_its_insurer,
+            find_beneficiaries_of_members_returns_exactly_those_families,
+            apply_beneficiary_batch_inserts_updates_marks_and_issues_cards,
+            apply_beneficiary_batch_update_keeps_identity_columns,
+            apply_beneficiary_batch_is_all_or_nothing,
+            find_unseen_beneficiaries_pages_rows_in_effect_not_seen,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
