@@ -34,6 +34,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// A request running longer is abandoned (seconds). Default 30.
     pub request_timeout_secs: u64,
+    /// Largest beneficiary file accepted by the import API (bytes, streamed; the import route
+    /// does not take `max_body_bytes`). Default 2 GiB.
+    pub import_max_bytes: u64,
+    /// Set by `rempart demo` only, never by a file or the environment: mounts the routes that
+    /// wait for insurer authentication (beneficiary imports).
+    #[serde(skip)]
+    pub demo: bool,
     /// On SIGTERM/SIGINT, how long open requests may finish (seconds). Default 10.
     pub shutdown_grace_secs: u64,
     /// Send `strict-transport-security` (served over TLS, directly or by a proxy). Default false.
@@ -82,6 +89,8 @@ impl Default for Config {
             log_level: "info".to_string(),
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            import_max_bytes: 2 * 1024 * 1024 * 1024,
+            demo: false,
             shutdown_grace_secs: 10,
             hsts: false,
             rp_id: "localhost".to_string(),
@@ -189,6 +198,12 @@ impl Config {
             return Err(ConfigError::new(
                 "max_body_bytes",
                 "must be between 1024 and 1073741824",
+            ));
+        }
+        if !(1024 * 1024..=1024 * 1024 * 1024 * 1024).contains(&self.import_max_bytes) {
+            return Err(ConfigError::new(
+                "import_max_bytes",
+                "must be between 1048576 (1 MiB) and 1099511627776 (1 TiB)",
             ));
         }
         if !(1..=3600).contains(&self.request_timeout_secs) {
@@ -330,6 +345,9 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             request_timeout: self.request_timeout(),
             hsts: self.hsts,
+            demo: self.demo,
+            import_max_bytes: self.import_max_bytes,
+            ..web::WebConfig::default()
         }
     }
 }
@@ -525,6 +543,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.key, "--config");
+    }
+
+    #[test]
+    fn import_max_bytes_defaults_to_2_gib_and_is_checked() {
+        let c = load("", &Overrides::default()).unwrap();
+        assert_eq!(c.import_max_bytes, 2 * 1024 * 1024 * 1024);
+        assert_eq!(c.web().import_max_bytes, 2 * 1024 * 1024 * 1024);
+        assert!(!c.web().demo);
+        let c = load("import_max_bytes = 10485760\n", &Overrides::default()).unwrap();
+        assert_eq!(c.web().import_max_bytes, 10 * 1024 * 1024);
+        assert_eq!(
+            load("import_max_bytes = 10\n", &Overrides::default())
+                .unwrap_err()
+                .key,
+            "import_max_bytes"
+        );
+        // Demo mode is not configuration.
+        assert_eq!(
+            load("demo = true\n", &Overrides::default())
+                .unwrap_err()
+                .key,
+            "demo"
+        );
     }
 
     #[test]

@@ -35,6 +35,14 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Send `strict-transport-security` (when served over TLS, directly or behind a proxy).
     pub hsts: bool,
+    /// The server runs `rempart demo`: routes that wait for the access issue's authentication
+    /// (the insurers' beneficiary imports) are mounted only then.
+    pub demo: bool,
+    /// Largest beneficiary file accepted by `POST /api/v1/insurers/{amc}/beneficiary-imports`
+    /// (streamed; the global `max_body_bytes` does not apply to it). Default 2 GiB.
+    pub import_max_bytes: u64,
+    /// The timeout of a beneficiary import request instead of `request_timeout`. Default 6 h.
+    pub import_timeout: Duration,
 }
 
 impl Default for WebConfig {
@@ -43,6 +51,9 @@ impl Default for WebConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             hsts: false,
+            demo: false,
+            import_max_bytes: 2 * 1024 * 1024 * 1024,
+            import_timeout: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -96,10 +107,18 @@ async fn not_found() -> ApiError {
 /// Adds the fallback and the layers every response goes through (the last added runs first).
 fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    routes
+    let limited = routes
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(DefaultBodyLimit::max(max_body));
+    // Beneficiary imports stream large bodies under their own limit; demo mode only until
+    // insurers authenticate (the access issue).
+    let routes = if state.config.demo {
+        limited.merge(api::beneficiaries::router())
+    } else {
+        limited
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::request_context,

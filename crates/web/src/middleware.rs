@@ -103,7 +103,11 @@ pub(crate) async fn request_context(
         .map_or_else(|| UNMATCHED_ROUTE.to_string(), |p| p.as_str().to_string());
     let span = tracing::info_span!("request", request_id = %request_id, method, route = %route);
 
-    let timeout = state.config.request_timeout;
+    let timeout = if route == crate::api::beneficiaries::IMPORT_ROUTE {
+        state.config.import_timeout
+    } else {
+        state.config.request_timeout
+    };
     let outcome = tokio::time::timeout(timeout, next.run(req))
         .instrument(span.clone())
         .await;

@@ -29,6 +29,11 @@ pub async fn run(config: &Config, _args: &DemoArgs) -> anyhow::Result<()> {
     let data_dir = config.data_dir.display().to_string();
     let invitations_path = config.data_dir.join(INVITATIONS_FILE);
     let demo_ports = ports.clone();
+    // Demo mode mounts the routes waiting for the access issue (insurers' beneficiary imports).
+    let config = &Config {
+        demo: true,
+        ..config.clone()
+    };
     crate::commands::serve::serve_with(config, ports, async move |addr, access| {
         println!(
             "{}",

@@ -292,12 +292,128 @@ async fn the_header_must_be_the_documented_one(backend: Backend) {
     app.cleanup().await;
 }
 
+// --- the insurer API: POST /api/v1/insurers/{amc}/beneficiary-imports (demo mode only) ---
+
+async fn spawn_demo(backend: Backend, demo: bool) -> Option<TestApp> {
+    let options = testkit::TestOptions {
+        web: web::WebConfig {
+            demo,
+            ..web::WebConfig::default()
+        },
+        ..testkit::TestOptions::default()
+    };
+    testkit::spawn_app_with(backend, options).await
+}
+
+async fn post_csv(app: &TestApp, path: &str, csv: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("content-type", "text/csv")
+        .header("idempotency-key", "import-test-1")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_import_api_streams_a_file_in_demo_mode(backend: Backend) {
+    let Some(app) = spawn_demo(backend, true).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let mut lines = generated(2_500, 11);
+    lines[7] = with_field(&lines[7], 5, "1980-02-30");
+    let path = format!("/api/v1/insurers/{AMC}/beneficiary-imports?full=true&date=2026-03-01");
+    let response = post_csv(&app, &path, body(&lines)).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let report: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(report["read"], 2_500);
+    assert_eq!(report["inserted"], 2_499);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["errors"][0]["line"], 8);
+    assert_eq!(report["errors"][0]["field"], "birth_date");
+    assert!(!report.to_string().contains("1980-02-30"));
+    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 2_499);
+    let id = uuid::Uuid::parse_str(report["import_id"].as_str().unwrap()).unwrap();
+    let run = app.ports.store.get_import(insurer.id, id).await.unwrap();
+    assert_eq!(run.idempotency_key.as_deref(), Some("import-test-1"));
+    assert!(run.full);
+    assert_eq!(run.file_date, date!(2026 - 03 - 01));
+
+    // The same file again changes nothing.
+    let again: serde_json::Value = post_csv(&app, &path, body(&lines))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &again["inserted"],
+            &again["updated"],
+            &again["unchanged"],
+            &again["closed"]
+        ),
+        (&0.into(), &0.into(), &2_499.into(), &0.into())
+    );
+
+    // A bad header is a 422 problem; nothing written.
+    let mut bad = lines.clone();
+    bad[0] = bad[0].replace("nir,", "");
+    crate::helpers::assert_problem(post_csv(&app, &path, body(&bad)).await, 422).await;
+    // Not CSV: 415; a bad date: 400.
+    let response = app
+        .client
+        .post(app.url(&path))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(response, 415).await;
+    let bad_date = format!("/api/v1/insurers/{AMC}/beneficiary-imports?date=2026-02-30");
+    crate::helpers::assert_problem(post_csv(&app, &bad_date, body(&lines)).await, 400).await;
+    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 2_499);
+    app.cleanup().await;
+}
+
+async fn the_import_api_answers_404_for_an_unknown_amc(backend: Backend) {
+    let Some(app) = spawn_demo(backend, true).await else {
+        return;
+    };
+    insurer(&app).await;
+    let lines = generated(3, 12);
+    for amc in ["880000029", "not-an-amc"] {
+        let path = format!("/api/v1/insurers/{amc}/beneficiary-imports");
+        let body =
+            crate::helpers::assert_problem(post_csv(&app, &path, body(&lines)).await, 404).await;
+        assert!(!body.to_string().contains(amc));
+    }
+    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 0);
+    app.cleanup().await;
+}
+
+async fn the_import_api_is_absent_outside_demo_mode(backend: Backend) {
+    let Some(app) = spawn_demo(backend, false).await else {
+        return;
+    };
+    insurer(&app).await;
+    let lines = generated(3, 13);
+    let path = format!("/api/v1/insurers/{AMC}/beneficiary-imports");
+    let body = crate::helpers::assert_problem(post_csv(&app, &path, body(&lines)).await, 404).await;
+    assert_eq!(body["type"], "urn:rempart:problem:not-found");
+    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 0);
+    app.cleanup().await;
+}
+
 backend_tests!(
     imports_then_reimports_as_a_no_op,
     bad_rows_are_reported_and_the_good_ones_imported,
     a_changed_file_updates_exactly_the_changed_rows,
     a_full_import_closes_the_missing_at_the_date,
     the_header_must_be_the_documented_one,
+    the_import_api_streams_a_file_in_demo_mode,
+    the_import_api_answers_404_for_an_unknown_amc,
+    the_import_api_is_absent_outside_demo_mode,
 );
 
 // --- the binary, killed with -9 ---

@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`, one module per capability.
 
+pub mod beneficiaries;
 pub mod cards;
 
 use crate::AppState;
 use axum::Router;
 
-/// Every `/api/v1` route.
+/// Every `/api/v1` route but the beneficiary imports (see [`beneficiaries::router`]: their own
+/// body limit, demo mode only, mounted by `crate::router`).
 pub fn router() -> Router<AppState> {
     Router::new().merge(cards::router())
 }
@@ -13,5 +15,7 @@ pub fn router() -> Router<AppState> {
 /// The OpenAPI paths of `/api/v1`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
-    cards::CardsApiDoc::openapi()
+    let mut doc = cards::CardsApiDoc::openapi();
+    doc.merge(beneficiaries::BeneficiariesApiDoc::openapi());
+    doc
 }
