@@ -9,11 +9,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod portal;
 
 pub use error::{ApiError, Json, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
@@ -97,6 +99,8 @@ fn routes() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(health::openapi_json))
         .merge(auth::router())
+        .merge(portal::router())
+        .merge(console::router())
         .merge(api::router())
 }
 

@@ -485,6 +485,21 @@ impl Access {
         })
     }
 
+    /// What an unused, unexpired invitation is for (the enrolment page shows it before the
+    /// passkey is created): the invitation and its organisation. Changes nothing.
+    pub async fn invitation_preview(
+        &self,
+        token: &str,
+    ) -> Result<(InvitationRecord, OrganisationRecord), AccessError> {
+        let invitation = self.valid_invitation(token).await?;
+        let org = self
+            .ports
+            .store
+            .get_organisation(invitation.organisation_id)
+            .await?;
+        Ok((invitation, org))
+    }
+
     /// The invitation of `token` if it is unused and unexpired.
     async fn valid_invitation(&self, token: &str) -> Result<InvitationRecord, AccessError> {
         if token.is_empty() || token.len() > 128 {

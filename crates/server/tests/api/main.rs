@@ -14,4 +14,5 @@ mod health;
 mod helpers;
 mod imports;
 mod keys;
+mod pages;
 mod security_headers;
