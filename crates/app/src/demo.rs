@@ -1415,6 +1415,30 @@ pub(crate) mod tests {
         async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
             self.1.delete_session(id).await
         }
+        async fn insert_client_certificate(
+            &self,
+            c: &crate::store::ClientCertificateRecord,
+        ) -> Result<(), StoreError> {
+            self.1.insert_client_certificate(c).await
+        }
+        async fn find_client_certificate(
+            &self,
+            fingerprint: &[u8],
+        ) -> Result<Option<crate::store::ClientCertificateRecord>, StoreError> {
+            self.1.find_client_certificate(fingerprint).await
+        }
+        async fn list_client_certificates(
+            &self,
+        ) -> Result<Vec<crate::store::ClientCertificateRecord>, StoreError> {
+            self.1.list_client_certificates().await
+        }
+        async fn revoke_client_certificate(
+            &self,
+            id: Uuid,
+            at: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.1.revoke_client_certificate(id, at).await
+        }
     }
 
     pub(crate) fn ports(store: Arc<MemStore>) -> Ports {

@@ -585,6 +585,24 @@ pub struct SessionRecord {
     pub last_uv_at: OffsetDateTime,
 }
 
+/// A machine's client certificate, issued by the platform CA (`rempart ca issue`): it maps to
+/// exactly one organisation and role. The private key is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificateRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub role: Role,
+    pub display_name: String,
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    /// SHA-256 of the certificate (DER); `client_certificates_fingerprint` is unique.
+    pub fingerprint: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// The access part of the store (invitations, passkeys, ceremonies, sessions).
 #[async_trait]
 pub trait AccessStore: Send + Sync {
@@ -625,4 +643,23 @@ pub trait AccessStore: Send + Sync {
     async fn set_session_uv(&self, id: Uuid, last_uv_at: OffsetDateTime) -> Result<(), StoreError>;
     /// Deletes a session (logout); deleting a missing one is not an error.
     async fn delete_session(&self, id: Uuid) -> Result<(), StoreError>;
+
+    async fn insert_client_certificate(
+        &self,
+        certificate: &ClientCertificateRecord,
+    ) -> Result<(), StoreError>;
+    /// The certificate of that SHA-256 fingerprint, revoked or not.
+    async fn find_client_certificate(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<Option<ClientCertificateRecord>, StoreError>;
+    /// Every client certificate, oldest first.
+    async fn list_client_certificates(&self) -> Result<Vec<ClientCertificateRecord>, StoreError>;
+    /// Marks a certificate revoked at `at` (an already revoked one keeps its first date);
+    /// `NotFound` if there is no such certificate.
+    async fn revoke_client_certificate(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }

@@ -73,6 +73,9 @@ pub enum Command {
     Cards(CardsCommand),
     /// A one-time enrolment link (valid 72 h, usable once) for a person of a role in an organisation.
     Invite(InviteArgs),
+    /// The platform CA for machines' client certificates (mutual TLS).
+    #[command(subcommand)]
+    Ca(CaCommand),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -293,6 +296,64 @@ pub struct CardsExportArgs {
     pub out: PathBuf,
 
     /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create the platform CA in <data_dir>/ca (key 0600) and a server certificate for the TLS listener.
+    Init(CaInitArgs),
+    /// Issue a client certificate for one organisation and role, and record it.
+    Issue(CaIssueArgs),
+    /// Revoke a client certificate (effective on its next request, no restart).
+    Revoke(CaRevokeArgs),
+    /// List the client certificates.
+    List(CaListArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CaInitArgs {
+    /// DNS names (or IP addresses) of the server certificate.
+    #[arg(long = "server-name", value_name = "NAME", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+    pub server_names: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CaIssueArgs {
+    /// The organisation: its id, an insurer's AMC number or a practice's AM number.
+    #[arg(long, value_name = "ORG")]
+    pub org: String,
+    /// A name for the machine ("Logiciel Optique v4, cabinet Dupont").
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// The role; default insurer_staff for an insurer, professional for a practice.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=825))]
+    pub days: u32,
+    /// Directory for cert.pem, key.pem (0600) and ca.pem (created; must not hold them already).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print the record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct CaRevokeArgs {
+    /// SHA-256 fingerprint of the certificate (hex, colons allowed).
+    #[arg(long, value_name = "HEX")]
+    pub fingerprint: Option<String>,
+    /// The certificate's id.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CaListArgs {
     #[arg(long)]
     pub json: bool,
 }

@@ -68,6 +68,15 @@ pub struct Config {
     pub pkcs11_token: Option<String>,
     /// The token's user PIN (`REMPART_PKCS11_PIN`); never echoed.
     pub pkcs11_pin: Option<SecretString>,
+    /// A second listener, over TLS, requiring a client certificate of the platform CA
+    /// (machines), e.g. `127.0.0.1:8443`. Unset: no TLS listener.
+    pub tls_listen: Option<SocketAddr>,
+    /// The TLS listener's certificate chain (PEM). Default `<data_dir>/ca/server.pem`.
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM). Default `<data_dir>/ca/server-key.pem`.
+    pub tls_key: Option<PathBuf>,
+    /// The CA that client certificates must chain to. Default `<data_dir>/ca/ca.pem`.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Which `KeyProvider` holds the key-encryption keys.
@@ -103,6 +112,10 @@ impl Default for Config {
             pkcs11_module: None,
             pkcs11_token: None,
             pkcs11_pin: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod storage;
 mod telemetry;
+mod tls;
 
 use clap::Parser;
 use std::process::ExitCode;

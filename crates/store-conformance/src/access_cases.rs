@@ -4,8 +4,8 @@
 
 use crate::support::*;
 use app::store::{
-    AccountRecord, CeremonyRecord, CredentialRecord, InvitationRecord, SessionRecord, Store,
-    StoreError,
+    AccountRecord, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
+    SessionRecord, Store, StoreError,
 };
 use domain::accounts::{OrganisationKind, Role};
 use std::sync::Arc;
@@ -214,4 +214,72 @@ pub async fn sessions_are_found_touched_stepped_up_and_deleted(store: S) {
     store.delete_session(s.id).await.unwrap();
     store.delete_session(s.id).await.unwrap();
     assert_eq!(store.find_session(&[7; 32]).await.unwrap(), None);
+}
+
+fn client_certificate(org: Uuid, fingerprint: &[u8], created: i64) -> ClientCertificateRecord {
+    ClientCertificateRecord {
+        id: new_id(),
+        organisation_id: org,
+        role: Role::InsurerStaff,
+        display_name: "Système «Mutuelle» d'O'Neil".into(),
+        serial: "0193a1b2c3d4".into(),
+        fingerprint: fingerprint.to_vec(),
+        not_before: at(created),
+        not_after: at(created) + Duration::days(365),
+        created_at: at(created),
+        revoked_at: None,
+    }
+}
+
+pub async fn client_certificates_round_trip_by_fingerprint_and_list_oldest_first(store: S) {
+    let org = given_organisation(&*store, OrganisationKind::Insurer, "Mutuelle", at(0)).await;
+    let newer = client_certificate(org.id, &[2; 32], 60);
+    let older = client_certificate(org.id, &[1; 32], 0);
+    store.insert_client_certificate(&newer).await.unwrap();
+    store.insert_client_certificate(&older).await.unwrap();
+    assert_eq!(
+        store.find_client_certificate(&[2; 32]).await.unwrap(),
+        Some(newer.clone())
+    );
+    assert_eq!(store.find_client_certificate(&[3; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.list_client_certificates().await.unwrap(),
+        vec![older.clone(), newer.clone()]
+    );
+    assert_eq!(
+        store
+            .insert_client_certificate(&client_certificate(org.id, &[2; 32], 90))
+            .await,
+        Err(conflict("client_certificates_fingerprint"))
+    );
+    let mut same_id = client_certificate(org.id, &[4; 32], 90);
+    same_id.id = older.id;
+    assert_eq!(
+        store.insert_client_certificate(&same_id).await,
+        Err(conflict("client_certificates_pkey"))
+    );
+}
+
+pub async fn a_client_certificate_is_revoked_once_and_needs_its_organisation(store: S) {
+    let org = given_organisation(&*store, OrganisationKind::Insurer, "Mutuelle", at(0)).await;
+    let c = client_certificate(org.id, &[5; 32], 0);
+    store.insert_client_certificate(&c).await.unwrap();
+    store.revoke_client_certificate(c.id, at(30)).await.unwrap();
+    store.revoke_client_certificate(c.id, at(90)).await.unwrap();
+    let got = store
+        .find_client_certificate(&[5; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.revoked_at, Some(at(30)));
+    assert_eq!(
+        store.revoke_client_certificate(new_id(), at(1)).await,
+        Err(StoreError::NotFound)
+    );
+    assert!(matches!(
+        store
+            .insert_client_certificate(&client_certificate(new_id(), &[6; 32], 0))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
 }

@@ -104,6 +104,8 @@ macro_rules! conformance_suite {
             credential_update_and_delete_keep_to_the_account,
             a_ceremony_is_taken_once,
             sessions_are_found_touched_stepped_up_and_deleted,
+            client_certificates_round_trip_by_fingerprint_and_list_oldest_first,
+            a_client_certificate_is_revoked_once_and_needs_its_organisation,
             data_keys_round_trip_and_conflict_on_id_and_version,
             rewrap_data_key_is_compare_and_set,
             retire_and_delete_data_keys,

@@ -4,7 +4,8 @@ use crate::PgStore;
 use crate::codec::{col, corrupt, micros, parsed};
 use crate::error::db_err;
 use app::store::{
-    AccessStore, CeremonyRecord, CredentialRecord, InvitationRecord, SessionRecord, StoreError,
+    AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
+    SessionRecord, StoreError,
 };
 use async_trait::async_trait;
 use domain::accounts::{ProfessionalId, Role};
@@ -74,6 +75,21 @@ fn session(row: &PgRow) -> Result<SessionRecord, StoreError> {
         last_seen_at: col(row, "last_seen_at")?,
         expires_at: col(row, "expires_at")?,
         last_uv_at: col(row, "last_uv_at")?,
+    })
+}
+
+fn client_certificate(row: &PgRow) -> Result<ClientCertificateRecord, StoreError> {
+    Ok(ClientCertificateRecord {
+        id: col(row, "id")?,
+        organisation_id: col(row, "organisation_id")?,
+        role: parsed(row, "role", str::parse::<Role>)?,
+        display_name: col(row, "display_name")?,
+        serial: col(row, "serial")?,
+        fingerprint: col(row, "fingerprint")?,
+        not_before: col(row, "not_before")?,
+        not_after: col(row, "not_after")?,
+        created_at: col(row, "created_at")?,
+        revoked_at: col(row, "revoked_at")?,
     })
 }
 
@@ -300,5 +316,65 @@ impl AccessStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn insert_client_certificate(
+        &self,
+        c: &ClientCertificateRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO client_certificates (id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(c.id)
+        .bind(c.organisation_id)
+        .bind(c.role.code())
+        .bind(&c.display_name)
+        .bind(&c.serial)
+        .bind(&c.fingerprint)
+        .bind(micros(c.not_before))
+        .bind(micros(c.not_after))
+        .bind(micros(c.created_at))
+        .bind(opt_micros(c.revoked_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_client_certificate(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<Option<ClientCertificateRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at FROM client_certificates WHERE fingerprint = $1")
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(client_certificate).transpose()
+    }
+
+    async fn list_client_certificates(&self) -> Result<Vec<ClientCertificateRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at FROM client_certificates ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(client_certificate).collect()
+    }
+
+    async fn revoke_client_certificate(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE client_certificates SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        found(done.rows_affected())
     }
 }

@@ -4,7 +4,8 @@ use crate::SqliteStore;
 use crate::codec::{col, corrupt, parsed, timestamp_col, timestamp_text};
 use crate::error::db_err;
 use app::store::{
-    AccessStore, CeremonyRecord, CredentialRecord, InvitationRecord, SessionRecord, StoreError,
+    AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
+    SessionRecord, StoreError,
 };
 use async_trait::async_trait;
 use domain::accounts::{ProfessionalId, Role};
@@ -85,6 +86,21 @@ fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         last_seen_at: timestamp_col(row, "last_seen_at")?,
         expires_at: timestamp_col(row, "expires_at")?,
         last_uv_at: timestamp_col(row, "last_uv_at")?,
+    })
+}
+
+fn client_certificate(row: &SqliteRow) -> Result<ClientCertificateRecord, StoreError> {
+    Ok(ClientCertificateRecord {
+        id: col(row, "id")?,
+        organisation_id: col(row, "organisation_id")?,
+        role: parsed(row, "role", str::parse::<Role>)?,
+        display_name: col(row, "display_name")?,
+        serial: col(row, "serial")?,
+        fingerprint: col(row, "fingerprint")?,
+        not_before: timestamp_col(row, "not_before")?,
+        not_after: timestamp_col(row, "not_after")?,
+        created_at: timestamp_col(row, "created_at")?,
+        revoked_at: opt_timestamp_col(row, "revoked_at")?,
     })
 }
 
@@ -311,5 +327,65 @@ impl AccessStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn insert_client_certificate(
+        &self,
+        c: &ClientCertificateRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO client_certificates (id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(c.id)
+        .bind(c.organisation_id)
+        .bind(c.role.code())
+        .bind(&c.display_name)
+        .bind(&c.serial)
+        .bind(&c.fingerprint)
+        .bind(timestamp_text(c.not_before)?)
+        .bind(timestamp_text(c.not_after)?)
+        .bind(timestamp_text(c.created_at)?)
+        .bind(opt_timestamp(c.revoked_at)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_client_certificate(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<Option<ClientCertificateRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at FROM client_certificates WHERE fingerprint = ?1")
+            .bind(fingerprint)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(client_certificate).transpose()
+    }
+
+    async fn list_client_certificates(&self) -> Result<Vec<ClientCertificateRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, organisation_id, role, display_name, serial, fingerprint, not_before, not_after, created_at, revoked_at FROM client_certificates ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(client_certificate).collect()
+    }
+
+    async fn revoke_client_certificate(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE client_certificates SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(timestamp_text(at)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        found(done.rows_affected())
     }
 }

@@ -36,6 +36,11 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
     ("ceremonies.id", "ceremonies_pkey"),
     ("sessions.id", "sessions_pkey"),
     ("sessions.token_hash", "sessions_token_hash"),
+    ("client_certificates.id", "client_certificates_pkey"),
+    (
+        "client_certificates.fingerprint",
+        "client_certificates_fingerprint",
+    ),
     ("data_keys.key_id", "data_keys_pkey"),
     (
         "data_keys.scope, data_keys.purpose, data_keys.version",

@@ -514,4 +514,36 @@ impl app::store::AccessStore for FaultyStore {
         self.check()?;
         self.inner.delete_session(id).await
     }
+
+    async fn insert_client_certificate(
+        &self,
+        certificate: &app::store::ClientCertificateRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_client_certificate(certificate).await
+    }
+
+    async fn find_client_certificate(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<Option<app::store::ClientCertificateRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_client_certificate(fingerprint).await
+    }
+
+    async fn list_client_certificates(
+        &self,
+    ) -> Result<Vec<app::store::ClientCertificateRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_client_certificates().await
+    }
+
+    async fn revoke_client_certificate(
+        &self,
+        id: Uuid,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.revoke_client_certificate(id, at).await
+    }
 }

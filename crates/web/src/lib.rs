@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod portal;
+pub mod tls;
 
 pub use error::{ApiError, Json, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;

@@ -1,7 +1,8 @@
 //! An in-memory `AccessStore`, for test doubles of the `Store` (e.g. the demo's tests).
 
 use crate::store::{
-    AccessStore, CeremonyRecord, CredentialRecord, InvitationRecord, SessionRecord, StoreError,
+    AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
+    SessionRecord, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ struct Rows {
     credentials: Vec<CredentialRecord>,
     ceremonies: Vec<CeremonyRecord>,
     sessions: Vec<SessionRecord>,
+    certificates: Vec<ClientCertificateRecord>,
 }
 
 /// Invitations, credentials, ceremonies and sessions kept in memory, with the store's rules
@@ -209,5 +211,58 @@ impl AccessStore for MemAccess {
     async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
         self.with(|r| r.sessions.retain(|x| x.id != id));
         Ok(())
+    }
+
+    async fn insert_client_certificate(
+        &self,
+        c: &ClientCertificateRecord,
+    ) -> Result<(), StoreError> {
+        self.with(|r| {
+            if r.certificates.iter().any(|x| x.id == c.id) {
+                return Err(conflict("client_certificates_pkey"));
+            }
+            if r.certificates
+                .iter()
+                .any(|x| x.fingerprint == c.fingerprint)
+            {
+                return Err(conflict("client_certificates_fingerprint"));
+            }
+            r.certificates.push(c.clone());
+            Ok(())
+        })
+    }
+
+    async fn find_client_certificate(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<Option<ClientCertificateRecord>, StoreError> {
+        Ok(self.with(|r| {
+            r.certificates
+                .iter()
+                .find(|x| x.fingerprint == fingerprint)
+                .cloned()
+        }))
+    }
+
+    async fn list_client_certificates(&self) -> Result<Vec<ClientCertificateRecord>, StoreError> {
+        Ok(self.with(|r| {
+            let mut all = r.certificates.clone();
+            all.sort_by_key(|c| (c.created_at, c.id));
+            all
+        }))
+    }
+
+    async fn revoke_client_certificate(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.with(|r| match r.certificates.iter_mut().find(|x| x.id == id) {
+            Some(c) => {
+                c.revoked_at.get_or_insert(at);
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand, and the dispatch.
 
+pub mod ca;
 pub mod cards;
 pub mod demo;
 pub mod generate;
@@ -23,6 +24,7 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Keys(command) => keys::run(config, command).await,
         Command::Beneficiaries(command) => keys::beneficiaries(config, command).await,
         Command::Invite(args) => invite::run(config, args).await,
+        Command::Ca(command) => ca::run(config, command).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }

@@ -70,6 +70,31 @@ pub async fn serve_with(
         web::AppState::new(ports, config.web(), web::Metrics::new()).with_access(access.clone());
     let app = web::router(state);
 
+    // Machines: the same router on a second listener, over mutual TLS.
+    let (tls_stop_tx, tls_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let tls_server = match config.tls_listen {
+        Some(tls_addr) => {
+            let tls = crate::tls::server_config(config)?;
+            let tls_listener = tokio::net::TcpListener::bind(tls_addr)
+                .await
+                .with_context(|| format!("cannot listen on {tls_addr} (tls_listen)"))?;
+            let bound = tls_listener
+                .local_addr()
+                .context("cannot read the bound TLS address")?;
+            tracing::info!(addr = %bound, "serving mutual TLS (client certificates of the platform CA)");
+            eprintln!("rempart: serving mutual TLS on https://{bound}");
+            Some(tokio::spawn(web::tls::serve_tls(
+                tls_listener,
+                tls,
+                app.clone(),
+                async move {
+                    let _ = tls_stop_rx.await;
+                },
+            )))
+        }
+        None => None,
+    };
+
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = web::serve(listener, app, async move {
         let _ = stop_rx.await;
@@ -85,11 +110,15 @@ pub async fn serve_with(
         }
     }
     let _ = stop_tx.send(());
+    let _ = tls_stop_tx.send(());
     match tokio::time::timeout(config.shutdown_grace(), &mut server).await {
         Ok(result) => result.context("the server stopped")?,
         Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
     }
     refresher.abort();
+    if let Some(tls_server) = tls_server {
+        tls_server.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -14,5 +14,6 @@ mod health;
 mod helpers;
 mod imports;
 mod keys;
+mod mtls;
 mod pages;
 mod security_headers;

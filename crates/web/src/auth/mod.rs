@@ -8,8 +8,8 @@
 //! - CSRF: every state-changing request that relies on the cookie (and the sign-in
 //!   ceremonies) must carry `Origin: <rp_origin>` or `Sec-Fetch-Site: same-origin`; HTML
 //!   forms add the synchronizer token of [`form_token`] (hidden field `csrf`).
-//! - Machines (mutual TLS, a later change) will produce the same [`Actor`] from their client
-//!   certificate in [`Authenticated`], with no session.
+//! - Machines (mutual TLS, [`crate::tls`]) produce the same [`Actor`] from their client
+//!   certificate in [`Authenticated`] (`app::machines`), with no session and no step-up.
 
 pub mod accounts;
 pub mod routes;
@@ -146,6 +146,28 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // A machine on the mutual-TLS listener: its verified certificate, never a cookie.
+        if let Some(peer) = parts
+            .extensions
+            .get::<crate::tls::PeerCertificate>()
+            .copied()
+        {
+            let actor = app::machines::authenticate(
+                state.ports.store.as_ref(),
+                state.ports.clock.now(),
+                &peer.fingerprint,
+            )
+            .await
+            .map_err(problem)?;
+            // A browser holding a client certificate would send it to any site's request:
+            // a state-changing request that says it comes from a browser must be same-origin.
+            let from_browser = parts.headers.contains_key(header::ORIGIN)
+                || parts.headers.contains_key("sec-fetch-site");
+            if let (true, Some(access)) = (from_browser, state.access.as_ref()) {
+                check_same_origin(&parts.method, &parts.headers, &access.config().rp_origin)?;
+            }
+            return Ok(Authenticated(actor));
+        }
         let access = access(state)?;
         let token = session_token(&parts.headers, cookie_name(access))
             .ok_or_else(ApiError::unauthorized)?;
