@@ -1362,7 +1362,7 @@ pub async fn beneficiary_pages_walk_an_insurer_by_id_and_seals_update(store: S) 
 }
 
 pub async fn practice_pages_and_iban_update(store: S) {
-    let mut ps = vec![
+    let mut ps = [
         given_practice(&*store, "750000011").await,
         given_practice(&*store, "750000012").await,
         given_practice(&*store, "750000013").await,

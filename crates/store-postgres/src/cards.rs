@@ -19,7 +19,10 @@ pub(crate) async fn insert_all(pool: &PgPool, cards: &[CardRecord]) -> Result<()
 }
 
 /// Inserts `cards` on `conn` (inside the caller's transaction).
-pub(crate) async fn insert_in(conn: &mut sqlx::PgConnection, cards: &[CardRecord]) -> Result<(), StoreError> {
+pub(crate) async fn insert_in(
+    conn: &mut sqlx::PgConnection,
+    cards: &[CardRecord],
+) -> Result<(), StoreError> {
     for c in cards {
         sqlx::query(
             "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at) \

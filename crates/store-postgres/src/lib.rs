@@ -254,10 +254,7 @@ impl Store for PgStore {
         beneficiaries::page(&self.pool, insurer_id, after, limit).await
     }
 
-    async fn update_beneficiary_seals(
-        &self,
-        rows: &[BeneficiaryRecord],
-    ) -> Result<(), StoreError> {
+    async fn update_beneficiary_seals(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
         beneficiaries::update_seals(&self.pool, rows).await
     }
 
@@ -321,7 +318,6 @@ impl Store for PgStore {
         accounts::update_practice_iban(&self.pool, id, iban_sealed).await
     }
 
-
     async fn insert_professional(
         &self,
         professional: &ProfessionalRecord,
@@ -374,7 +370,14 @@ impl Store for PgStore {
         to_kek_version: u32,
         wrapped: &[u8],
     ) -> Result<bool, StoreError> {
-        keys::rewrap(&self.pool, key_id, from_kek_version, to_kek_version, wrapped).await
+        keys::rewrap(
+            &self.pool,
+            key_id,
+            from_kek_version,
+            to_kek_version,
+            wrapped,
+        )
+        .await
     }
 
     async fn retire_data_key(&self, key_id: u32, at: OffsetDateTime) -> Result<(), StoreError> {

@@ -255,10 +255,7 @@ impl Store for SqliteStore {
         beneficiaries::page(&self.reader, insurer_id, after, limit).await
     }
 
-    async fn update_beneficiary_seals(
-        &self,
-        rows: &[BeneficiaryRecord],
-    ) -> Result<(), StoreError> {
+    async fn update_beneficiary_seals(&self, rows: &[BeneficiaryRecord]) -> Result<(), StoreError> {
         beneficiaries::update_seals(&self.writer, rows).await
     }
 
@@ -374,7 +371,14 @@ impl Store for SqliteStore {
         to_kek_version: u32,
         wrapped: &[u8],
     ) -> Result<bool, StoreError> {
-        keys::rewrap(&self.writer, key_id, from_kek_version, to_kek_version, wrapped).await
+        keys::rewrap(
+            &self.writer,
+            key_id,
+            from_kek_version,
+            to_kek_version,
+            wrapped,
+        )
+        .await
     }
 
     async fn retire_data_key(&self, key_id: u32, at: OffsetDateTime) -> Result<(), StoreError> {
