@@ -277,7 +277,9 @@ mod tests {
         for (i, value, field) in cases {
             let e = parse_row(&with(i, value), ON).unwrap_err();
             assert_eq!(e.field, field, "{i} {value}");
-            assert!(!e.reason.contains(value), "{} echoes the value", e.reason);
+            if !value.trim().is_empty() {
+                assert!(!e.reason.contains(value), "{} echoes the value", e.reason);
+            }
         }
         let e = parse_row(&GOOD[..10], ON).unwrap_err();
         assert_eq!(
