@@ -10,13 +10,17 @@
 //! - [`blind_index`]: truncated keyed hashes for exact-match lookups on sealed fields.
 //! - [`cards`]: signed card tokens (Ed25519) for the datamatrix, verification codes.
 //! - [`random`]: the randomness port.
+//! - [`merkle`]: RFC 9162 Merkle trees (roots, inclusion and consistency proofs) of the ledger.
+//! - [`checkpoint`]: C2SP signed-note checkpoints of the ledger (Ed25519).
 //!
 //! The byte layouts are described in each module and summarised in `README.md`.
 
 pub mod blind_index;
 pub mod cards;
+pub mod checkpoint;
 pub mod envelope;
 pub mod keys;
+pub mod merkle;
 pub mod random;
 pub mod sealing;
 
