@@ -3,10 +3,12 @@
 //! parameter.
 
 pub mod accounts;
+pub mod approvals;
 pub mod beneficiaries;
 pub mod cards;
 pub mod contracts;
 pub mod ids;
+pub mod invoices;
 pub mod money;
 pub mod rights;
 

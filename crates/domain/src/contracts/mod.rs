@@ -1,5 +1,22 @@
-//! Contracts: versioned, effective-dated guarantee tables of an insurer. The guarantee
-//! formulas themselves arrive with the money path; here is the envelope they live in.
+//! Contracts: versioned, effective-dated guarantee tables of an insurer, read from TOML
+//! (`table`), their formulas (`formula`), the contrat-responsable limits (`responsible`) and
+//! the adjudication engine that applies them to quote and invoice lines (`engine`).
+
+pub mod engine;
+pub mod formula;
+pub mod responsible;
+pub mod table;
+
+#[cfg(test)]
+mod golden_tests;
+
+pub use engine::{
+    Adjudication, Claim, ClaimError, Consumption, Ear, History, Line, LineResult, PastBudgetUse,
+    PastEquipment, Rule, Step, adjudicate,
+};
+pub use formula::{Base, Fixed, Formula, Per};
+pub use responsible::{Complexity, LensPair};
+pub use table::{AgeBand, Class, Contract, ContractError, Guarantee, LineKind, Renewal};
 
 use crate::beneficiaries::Validity;
 use serde::{Deserialize, Serialize};
