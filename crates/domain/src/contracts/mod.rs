@@ -9,6 +9,8 @@ pub mod table;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod prop_tests;
 
 pub use engine::{
     Adjudication, Claim, ClaimError, Consumption, Ear, History, Line, LineResult, PastBudgetUse,

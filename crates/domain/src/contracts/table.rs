@@ -673,3 +673,251 @@ impl<'a> Fields<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Rate;
+    use crate::rights::Regime;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    const ESSENTIEL: &str = include_str!("../../../../data/contracts/essentiel.toml");
+    const CONFORT: &str = include_str!("../../../../data/contracts/confort.toml");
+
+    const HEAD: &str = "code = \"T\"\nversion = 1\nlabel = \"Test\"\nresponsible = false\neffective_from = 2026-01-01\n";
+
+    fn parse_err(text: &str) -> String {
+        Contract::from_toml(text).unwrap_err().to_string()
+    }
+
+    fn with_rows(rows: &str) -> String {
+        format!("{HEAD}{rows}")
+    }
+
+    #[test]
+    fn demo_contracts_parse() {
+        for (text, code, b, ii, dent) in [
+            (
+                ESSENTIEL,
+                "ESSENTIEL",
+                "TM + 150.00 € per equipment",
+                "100% BR + 800.00 € per ear",
+                "300% BR",
+            ),
+            (
+                CONFORT,
+                "CONFORT",
+                "TM + 300.00 € per equipment",
+                "100% BR + 1600.00 € per ear",
+                "400% BR",
+            ),
+        ] {
+            let c = Contract::from_toml(text).unwrap();
+            assert_eq!(c.code.as_str(), code);
+            assert_eq!(c.version, 1);
+            assert!(c.responsible);
+            assert_eq!(
+                c.effective,
+                Validity::new(date!(2026 - 01 - 01), None).unwrap()
+            );
+            let f = |d, k, cl| {
+                let i = c.guarantee_for(d, k, cl, 40).unwrap();
+                c.guarantees[i].formula.to_string()
+            };
+            assert_eq!(f(CareDomain::Phar, LineKind::Other, None), "100% BR");
+            assert_eq!(
+                f(CareDomain::Opti, LineKind::Frame, Some(Class::A)),
+                "frais réels"
+            );
+            assert_eq!(f(CareDomain::Opti, LineKind::Lens, Some(Class::B)), b);
+            assert_eq!(f(CareDomain::Opti, LineKind::Other, None), "100% BR");
+            assert_eq!(
+                f(CareDomain::Audi, LineKind::HearingAid, Some(Class::I)),
+                "frais réels"
+            );
+            assert_eq!(
+                f(CareDomain::Audi, LineKind::HearingAid, Some(Class::II)),
+                ii
+            );
+            assert_eq!(f(CareDomain::Dent, LineKind::Prosthesis, None), dent);
+            assert_eq!(f(CareDomain::Dent, LineKind::Other, None), "100% BR");
+            assert_eq!(c.renewal_for(CareDomain::Opti, 16).unwrap().months, 24);
+            assert_eq!(c.renewal_for(CareDomain::Opti, 15).unwrap().months, 12);
+            assert_eq!(c.renewal_for(CareDomain::Audi, 90).unwrap().months, 48);
+            assert!(c.renewal_for(CareDomain::Dent, 40).is_none());
+            let regimes = c.card_regimes();
+            assert_eq!(regimes.len(), 10);
+            assert!(regimes.contains(&(CareDomain::Phar, Regime::Rate(Rate::percent(100)))));
+            assert!(regimes.contains(&(CareDomain::Dent, Regime::Rate(Rate::percent(100)))));
+            assert!(regimes.contains(&(CareDomain::Opti, Regime::PriorApproval)));
+            assert!(regimes.contains(&(CareDomain::Audi, Regime::PriorApproval)));
+        }
+    }
+
+    #[test]
+    fn the_most_specific_row_applies() {
+        let c = Contract::from_toml(&with_rows(
+            r#"
+[[guarantees]]
+domain = "*"
+formula = "100% BR"
+[[guarantees]]
+domain = "OPTI"
+formula = "150% BR"
+[[guarantees]]
+domain = "OPTI"
+class = "B"
+formula = "TM + €50 per equipment"
+[[guarantees]]
+domain = "OPTI"
+class = "B"
+age_max = 15
+formula = "TM + €80 per equipment"
+[[guarantees]]
+domain = "OPTI"
+kind = "frame"
+formula = "TM + €20"
+"#,
+        ))
+        .unwrap();
+        let g = |d, k, cl, age| c.guarantee_for(d, k, cl, age);
+        assert_eq!(g(CareDomain::Med, LineKind::Other, None, 40), Some(0));
+        assert_eq!(g(CareDomain::Opti, LineKind::Other, None, 40), Some(1));
+        assert_eq!(
+            g(CareDomain::Opti, LineKind::Lens, Some(Class::B), 40),
+            Some(2)
+        );
+        assert_eq!(
+            g(CareDomain::Opti, LineKind::Lens, Some(Class::B), 15),
+            Some(3)
+        );
+        assert_eq!(
+            g(CareDomain::Opti, LineKind::Frame, Some(Class::B), 15),
+            Some(4)
+        );
+        assert_eq!(
+            g(CareDomain::Opti, LineKind::Lens, Some(Class::A), 40),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_reason() {
+        let row = |extra: &str| with_rows(&format!("[[guarantees]]\n{extra}\n"));
+        let cases: Vec<(String, &str)> = vec![
+            (
+                with_rows(
+                    "[[guarantees]]\ndomain = \"*\"\nformula = \"100% BR\"\n[[guarantees]]\ndomain = \"OPTI\"\nformula = \"100% BR\"\n[[guarantees]]\ndomain = \"AUDI\"\nformula = \"100% BR\"\n[[guarantees]]\ndomain = \"DENT\"\nformula = \"120% PMSS\"\n",
+                ),
+                "guarantees[3].formula: unknown formula \"120% PMSS\"",
+            ),
+            (row("domain = \"PHAR\"\nformla = \"100% BR\""), "guarantees[0].formla: unknown field (expected one of: id, domain, class, kind, age_min, age_max, formula)"),
+            (row("domain = \"PHAR\""), "guarantees[0].formula: missing"),
+            (row("domain = \"XYZ\"\nformula = \"100% BR\""), "guarantees[0].domain: unknown care domain \"XYZ\" (PHAR, MED, LABO, RAD, AUXM, SVIL, HOSP, DENT, OPTI, AUDI or *)"),
+            (row("domain = \"DENT\"\nclass = \"A\"\nformula = \"100% BR\""), "guarantees[0].class: class A belongs to domain OPTI"),
+            (row("domain = \"OPTI\"\nclass = \"C\"\nformula = \"100% BR\""), "guarantees[0].class: must be A or B (optics), I or II (hearing)"),
+            (row("domain = \"*\"\nkind = \"frame\"\nformula = \"100% BR\""), "guarantees[0].kind: a frame line belongs to domain OPTI"),
+            (row("domain = \"OPTI\"\nkind = \"glasses\"\nformula = \"100% BR\""), "guarantees[0].kind: must be frame, lens, hearing_aid, prosthesis or other"),
+            (row("domain = \"DENT\"\nformula = \"TM + €150 per equipment\""), "guarantees[0].formula: an amount per equipment needs domain OPTI"),
+            (row("domain = \"OPTI\"\nformula = \"TM + €150 per ear\""), "guarantees[0].formula: an amount per ear needs domain AUDI"),
+            (row("domain = \"OPTI\"\nformula = \"TM + €150 per year\""), "guarantees[0].formula: an amount per period needs one domain other than OPTI and AUDI (their renewal rules count equipments)"),
+            (row("domain = \"DENT\"\nformula = \"TM + €150 per year\""), "guarantees[0].id: required when the formula has an amount per period"),
+            (row("id = \"a b\"\ndomain = \"DENT\"\nformula = \"TM\""), "guarantees[0].id: must be 1 to 64 letters, digits, - or _"),
+            (row("domain = \"DENT\"\nage_min = 20\nage_max = 10\nformula = \"TM\""), "guarantees[0].age_max: must not be below age_min"),
+            (row("domain = \"DENT\"\nage_min = -1\nformula = \"TM\""), "guarantees[0].age_min: must be an age from 0 to 150"),
+            (row("domain = \"DENT\"\nformula = 100"), "guarantees[0].formula: must be a string"),
+            (
+                with_rows("[[guarantees]]\ndomain = \"DENT\"\nformula = \"TM\"\n[[guarantees]]\ndomain = \"DENT\"\nformula = \"200% BR\"\n"),
+                "guarantees[1]: overlaps guarantees[0] (same domain, kind, class and age band): which applies would be ambiguous",
+            ),
+            (
+                with_rows("[[guarantees]]\ndomain = \"DENT\"\nage_max = 20\nformula = \"TM\"\n[[guarantees]]\ndomain = \"DENT\"\nage_min = 20\nformula = \"200% BR\"\n"),
+                "guarantees[1]: overlaps guarantees[0] (same domain, kind, class and age band): which applies would be ambiguous",
+            ),
+            (with_rows(""), "guarantees: at least one guarantee is required"),
+            (with_rows("guarantees = 3\n"), "guarantees: must be an array of tables ([[guarantees]])"),
+            (
+                with_rows("[[guarantees]]\ndomain = \"DENT\"\nformula = \"TM\"\n[[renewals]]\ndomain = \"DENT\"\nmonths = 12\n"),
+                "renewals[0].domain: must be OPTI (per equipment) or AUDI (per ear)",
+            ),
+            (
+                with_rows("[[guarantees]]\ndomain = \"OPTI\"\nformula = \"TM\"\n[[renewals]]\ndomain = \"OPTI\"\nmonths = 0\n"),
+                "renewals[0].months: must be 1 to 120",
+            ),
+            (
+                with_rows("[[guarantees]]\ndomain = \"OPTI\"\nformula = \"TM\"\n[[renewals]]\ndomain = \"OPTI\"\nmonths = 24\n[[renewals]]\ndomain = \"OPTI\"\nmonths = 12\nage_max = 15\n"),
+                "renewals[1]: overlaps another renewal rule of the same domain and ages",
+            ),
+            (
+                "code = \"T\"\nversion = 1\nlabel = \"Test\"\nresponsible = true\neffective_from = 2026-01-01\n[[guarantees]]\ndomain = \"OPTI\"\nformula = \"90% BR\"\n".to_string(),
+                "guarantees[0].formula: a responsible contract covers at least the ticket modérateur (100% BR, TM or frais réels)",
+            ),
+            ("version = 1\n".to_string(), "code: missing"),
+            ("code = \"t\"\n".to_string(), "code: must be 1 to 32 upper-case letters, digits, - or _"),
+            ("code = \"T\"\nversion = 0\n".to_string(), "version: must be a whole number from 1"),
+            ("code = \"T\"\nversion = 1\nlabel = \"\"\n".to_string(), "label: must be 1 to 200 characters without control characters"),
+            ("code = \"T\"\nversion = 1\nlabel = \"L\"\nresponsible = \"yes\"\n".to_string(), "responsible: must be true or false"),
+            (
+                "code = \"T\"\nversion = 1\nlabel = \"L\"\nresponsible = true\neffective_from = \"2026-01-01\"\n".to_string(),
+                "effective_from: must be a date such as 2026-01-01 (unquoted, no time)",
+            ),
+            (
+                "code = \"T\"\nversion = 1\nlabel = \"L\"\nresponsible = true\neffective_from = 2026-01-01T10:00:00\n".to_string(),
+                "effective_from: must be a date such as 2026-01-01 (unquoted, no time)",
+            ),
+            (
+                "code = \"T\"\nversion = 1\nlabel = \"L\"\nresponsible = true\neffective_from = 2026-01-01\neffective_to = 2025-12-31\n".to_string(),
+                "effective_to: must not be before effective_from",
+            ),
+            ("format = 2\n".to_string(), "format: unsupported format (only 1)"),
+            ("cod = 1\n".to_string(), "cod: unknown field (expected one of: format, code, version, label, responsible, effective_from, effective_to, guarantees, renewals)"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_err(&text), want, "{text}");
+        }
+        let e = parse_err("code = \"T\"\nversion = = 1\n");
+        assert!(e.starts_with("line 2, column "), "{e}");
+        assert!(e.contains(": not valid TOML: "), "{e}");
+        assert_eq!(
+            parse_err(&"#".repeat(MAX_TOML_BYTES + 1)),
+            "contract: file larger than 1 MiB"
+        );
+    }
+
+    fn toml_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("code = \"T\"\n".to_string()),
+            Just("version = 1\nlabel = \"L\"\nresponsible = true\n".to_string()),
+            Just("effective_from = 2026-01-01\n".to_string()),
+            Just("[[guarantees]]\n".to_string()),
+            Just("[[renewals]]\n".to_string()),
+            Just("[guarantees]\n".to_string()),
+            Just("domain = \"OPTI\"\n".to_string()),
+            Just("domain = \"*\"\n".to_string()),
+            Just("class = \"B\"\n".to_string()),
+            Just("kind = \"lens\"\n".to_string()),
+            Just("age_min = 16\n".to_string()),
+            Just("months = 24\n".to_string()),
+            Just("id = \"x\"\n".to_string()),
+            "formula = \"[0-9A-Za-z%€ +.]{0,30}\"\n",
+            "[a-z_]{1,12} = [0-9]{1,5}\n",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn from_toml_never_panics_on_arbitrary_text(s in any::<String>()) {
+            let _ = Contract::from_toml(&s);
+        }
+
+        #[test]
+        fn from_toml_never_panics_on_toml_like_text(pieces in proptest::collection::vec(toml_piece(), 0..20)) {
+            match Contract::from_toml(&pieces.concat()) {
+                Ok(c) => prop_assert!(!c.guarantees.is_empty()),
+                Err(e) => prop_assert!(!e.path.is_empty() && !e.reason.is_empty()),
+            }
+        }
+    }
+}
