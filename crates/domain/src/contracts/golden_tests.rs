@@ -1218,3 +1218,28 @@ fn malformed_claims_are_errors_naming_the_field() {
         "care_date: outside the effective period of this contract version"
     );
 }
+
+#[test]
+fn demo_hearing_class_ii_table_of_docs_demo() {
+    // docs/demo.md: class II at 1,500.00 and 2,000.00 (BR 400.00, AMO 240.00).
+    for (contract, price, amc, last) in [
+        (essentiel(), 150_000, 96_000, Rule::PerEar),
+        (essentiel(), 200_000, 96_000, Rule::PerEar),
+        (confort(), 150_000, 126_000, Rule::PriceLimit),
+        (confort(), 200_000, 146_000, Rule::ClassIICap),
+    ] {
+        let adj = run(
+            &contract,
+            CareDomain::Audi,
+            70,
+            &[aid(Class::II, Ear::Right, price, 40_000, 24_000)],
+        );
+        assert_eq!(
+            adj.total.cents(),
+            amc,
+            "{} at {price}",
+            contract.code.as_str()
+        );
+        assert_eq!(adj.lines[0].steps.last().unwrap().rule, last);
+    }
+}

@@ -921,3 +921,38 @@ formula = "TM + €20"
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// The full example of docs/formats.md, "Contract (TOML)", parses and means what it says.
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("../../../../docs/formats.md");
+        let section = doc.split("## Contract (TOML)").nth(1).unwrap();
+        let example = section
+            .split("```toml\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let c = Contract::from_toml(example).unwrap();
+        assert_eq!(c.code.as_str(), "CONFORT");
+        assert_eq!(c.version, 2);
+        assert_eq!(c.guarantees.len(), 7);
+        assert_eq!(c.renewals.len(), 3);
+        let child = c
+            .guarantee_for(CareDomain::Opti, LineKind::Lens, Some(Class::B), 10)
+            .unwrap();
+        assert_eq!(
+            c.guarantees[child].formula.to_string(),
+            "TM + 350.00 € per equipment"
+        );
+        let implants = c
+            .guarantee_for(CareDomain::Dent, LineKind::Other, None, 40)
+            .unwrap();
+        assert_eq!(c.guarantees[implants].id.as_deref(), Some("dent_other"));
+    }
+}
