@@ -181,6 +181,7 @@ pub fn adjudicate_invoice(
     }
     let mut adj = adjudicate(contract, claim)?;
     if let Some(a) = approval {
+        let mut cut = vec![0i64; adj.lines.len()];
         for (i, line) in adj.lines.iter_mut().enumerate() {
             if line.rejection.is_some() {
                 continue;
@@ -211,6 +212,7 @@ pub fn adjudicate_invoice(
                     ),
                 ),
                 Some(ap) if line.amc > ap.amc => {
+                    cut[i] = line.amc.cents() - ap.amc.cents();
                     line.amc = ap.amc;
                     line.steps.push(Step {
                         rule: Rule::ApprovalLimit,
@@ -224,14 +226,58 @@ pub fn adjudicate_invoice(
         }
         let total = adj.lines.iter().map(|l| l.amc.cents()).sum();
         adj.total = Money::from_cents(total);
-        if adj.lines.iter().all(|l| l.rejection.is_some()) {
-            adj.consumptions.clear();
-        }
+        keep_consumptions_of_accepted_lines(claim, &mut adj, &cut);
     }
     Ok(InvoiceOutcome {
         status: InvoiceStatus::of(&adj.lines),
         adjudication: adj,
     })
+}
+
+/// After the approval checks rejected or reduced lines: the equipment counters only for what
+/// is still accepted (OPTI: a frame or a lens; AUDI: one per accepted aid and ear), and the
+/// budget draws of rejected lines dropped, those of reduced lines reduced (the budget is used
+/// last, so a reduction comes off it first).
+fn keep_consumptions_of_accepted_lines(claim: &Claim<'_>, adj: &mut Adjudication, cut: &[i64]) {
+    use crate::contracts::engine::{Consumption, Ear};
+    use crate::contracts::table::LineKind;
+    use crate::rights::CareDomain;
+    let accepted = |i: usize| adj.lines.get(i).is_some_and(|l| l.rejection.is_none());
+    let optics = claim
+        .lines
+        .iter()
+        .enumerate()
+        .any(|(i, l)| accepted(i) && matches!(l.kind, LineKind::Frame | LineKind::Lens));
+    let mut ears: Vec<Ear> = claim
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| accepted(*i) && l.kind == LineKind::HearingAid)
+        .filter_map(|(_, l)| l.ear)
+        .collect();
+    let kept: Vec<bool> = (0..adj.lines.len()).map(accepted).collect();
+    adj.consumptions.retain_mut(|c| match c {
+        Consumption::Equipment {
+            domain: CareDomain::Opti,
+            ..
+        } => optics,
+        Consumption::Equipment {
+            domain: CareDomain::Audi,
+            ear: Some(e),
+        } => match ears.iter().position(|x| x == e) {
+            Some(p) => {
+                ears.remove(p);
+                true
+            }
+            None => false,
+        },
+        Consumption::Equipment { .. } => true,
+        Consumption::Budget { line, amount, .. } => {
+            let left = amount.cents() - cut.get(*line).copied().unwrap_or(0);
+            *amount = Money::from_cents(left.max(0));
+            kept.get(*line).copied().unwrap_or(false) && left > 0
+        }
+    });
 }
 
 /// Every line rejected with one code (the app's decisions: rights closed, duplicate,

@@ -240,8 +240,10 @@ pub enum Consumption {
         domain: CareDomain,
         ear: Option<Ear>,
     },
-    /// An amount taken from a per-period budget; `limit` is the budget's amount per period.
+    /// An amount taken from a per-period budget by line `line`; `limit` is the budget's
+    /// amount per period.
     Budget {
+        line: usize,
         budget: String,
         amount: Money,
         months: u16,
@@ -570,6 +572,7 @@ pub fn adjudicate(contract: &Contract, claim: &Claim<'_>) -> Result<Adjudication
             if take > 0 {
                 budget_taken.push((g, take));
                 consumptions.push(Consumption::Budget {
+                    line: i,
                     budget: id.clone(),
                     amount: eur(take),
                     months,

@@ -1014,6 +1014,7 @@ formula = "100% BR + €500 per year"
     assert_eq!(
         adj.consumptions,
         vec![Consumption::Budget {
+            line: 0,
             budget: "dent_other".into(),
             amount: crate::Money::from_cents(20_000),
             months: 12,
@@ -1242,4 +1243,104 @@ fn demo_hearing_class_ii_table_of_docs_demo() {
         );
         assert_eq!(adj.lines[0].steps.last().unwrap().rule, last);
     }
+}
+
+#[test]
+fn invoice_consumptions_follow_the_lines_the_approval_leaves() {
+    use crate::approvals::{ApprovalTerms, ApprovedLine};
+    let m = crate::Money::from_cents;
+    let history = History::default();
+    // Two ears approved; the right one invoiced above its approved price.
+    let quote = [
+        aid(Class::II, Ear::Left, 200_000, 40_000, 24_000),
+        aid(Class::II, Ear::Right, 200_000, 40_000, 24_000),
+    ];
+    let invoiced = [
+        quote[0],
+        aid(Class::II, Ear::Right, 210_000, 40_000, 24_000),
+    ];
+    let terms = ApprovalTerms {
+        valid_until: date!(2026 - 08 - 04),
+        lines: vec![
+            ApprovedLine {
+                price: m(200_000),
+                amc: m(146_000),
+            },
+            ApprovedLine {
+                price: m(200_000),
+                amc: m(146_000),
+            },
+        ],
+    };
+    let claim = Claim {
+        domain: CareDomain::Audi,
+        care_date: CARE,
+        age: 70,
+        lines: &invoiced,
+        history: &history,
+    };
+    let out = adjudicate_invoice(&confort(), &claim, Some(&terms)).unwrap();
+    assert_eq!(out.status, InvoiceStatus::Partial);
+    assert_eq!(
+        out.adjudication.consumptions,
+        vec![Consumption::Equipment {
+            domain: CareDomain::Audi,
+            ear: Some(Ear::Left)
+        }]
+    );
+
+    // A dental budget line held to a lower approved amount draws less from the budget.
+    let c = Contract::from_toml(
+        r#"
+code = "IMPLANTS"
+version = 1
+label = "Budget"
+responsible = true
+effective_from = 2026-01-01
+[[guarantees]]
+id = "dent"
+domain = "DENT"
+formula = "100% BR + €500 per year"
+"#,
+    )
+    .unwrap();
+    let lines = [
+        Line::new(LineKind::Prosthesis, 120_000, 10_000, 7_000),
+        Line::new(LineKind::Prosthesis, 120_000, 10_000, 7_000),
+    ];
+    let terms = ApprovalTerms {
+        valid_until: date!(2026 - 08 - 04),
+        lines: vec![
+            ApprovedLine {
+                price: m(120_000),
+                amc: m(23_000),
+            },
+            ApprovedLine {
+                price: m(100_000),
+                amc: m(23_000),
+            },
+        ],
+    };
+    let claim = Claim {
+        domain: CareDomain::Dent,
+        lines: &lines,
+        ..claim
+    };
+    let out = adjudicate_invoice(&c, &claim, Some(&terms)).unwrap();
+    // Line 0: 30.00 + 500.00 = 530.00, held to 230.00; line 1 priced above its approval.
+    assert_eq!(out.adjudication.lines[0].amc.cents(), 23_000);
+    assert_eq!(
+        out.adjudication.lines[1].rejection,
+        Some(RejectionCode::AmountAboveApproval)
+    );
+    assert_eq!(
+        out.adjudication.consumptions,
+        vec![Consumption::Budget {
+            line: 0,
+            budget: "dent".into(),
+            amount: m(20_000),
+            months: 12,
+            limit: m(50_000)
+        }]
+    );
 }

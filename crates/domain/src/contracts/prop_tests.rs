@@ -322,7 +322,7 @@ proptest! {
                     Consumption::Equipment { domain, ear } => {
                         history.equipments.push(PastEquipment { domain, ear, date })
                     }
-                    Consumption::Budget { budget, amount, months, limit } => {
+                    Consumption::Budget { budget, amount, months, limit, .. } => {
                         prop_assert!(amount > Money::ZERO && amount <= limit);
                         history.budgets.push(PastBudgetUse { budget, amount, date });
                         // Within the window ending today, the uses stay within the limit.
