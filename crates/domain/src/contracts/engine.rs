@@ -222,7 +222,7 @@ pub struct Step {
 }
 
 /// The outcome of one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineResult {
     pub amc: Money,
     /// Index of the guarantee row applied (in `Contract::guarantees`).
@@ -232,7 +232,8 @@ pub struct LineResult {
 }
 
 /// A counter the claim consumes once accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "counter", rename_all = "snake_case")]
 pub enum Consumption {
     /// One equipment (OPTI, `ear` None) or one hearing aid for `ear` (AUDI), dated the care
     /// date; counted by the renewal rules.
@@ -252,7 +253,7 @@ pub enum Consumption {
 }
 
 /// The engine's answer for one claim.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Adjudication {
     pub lines: Vec<LineResult>,
     /// Sum of the lines' AMC.
