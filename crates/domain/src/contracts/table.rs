@@ -326,6 +326,19 @@ impl Contract {
         })
     }
 
+    /// The version of contract `code` in effect on `day` among `versions`: the highest
+    /// version number whose effective period contains the day.
+    pub fn effective_on<'a>(
+        versions: &'a [Contract],
+        code: &ContractCode,
+        day: Date,
+    ) -> Option<&'a Contract> {
+        versions
+            .iter()
+            .filter(|c| &c.code == code && c.effective.contains(day))
+            .max_by_key(|c| c.version)
+    }
+
     /// The guarantee row applying to a line, by index, or `None` when nothing covers it.
     pub fn guarantee_for(
         &self,
@@ -753,6 +766,32 @@ mod tests {
             assert!(regimes.contains(&(CareDomain::Opti, Regime::PriorApproval)));
             assert!(regimes.contains(&(CareDomain::Audi, Regime::PriorApproval)));
         }
+    }
+
+    #[test]
+    fn the_version_in_effect_on_a_day() {
+        let v = |version: u32, from: &str, to: &str| {
+            Contract::from_toml(&format!(
+                "code = \"C\"\nversion = {version}\nlabel = \"L\"\nresponsible = false\neffective_from = {from}\n{to}[[guarantees]]\ndomain = \"*\"\nformula = \"TM\"\n"
+            ))
+            .unwrap()
+        };
+        let versions = [
+            v(1, "2025-01-01", "effective_to = 2025-12-31\n"),
+            v(2, "2026-01-01", ""),
+            v(3, "2026-07-01", ""),
+        ];
+        let code = ContractCode::parse("C").unwrap();
+        let on = |d| Contract::effective_on(&versions, &code, d).map(|c| c.version);
+        assert_eq!(on(date!(2024 - 12 - 31)), None);
+        assert_eq!(on(date!(2025 - 06 - 01)), Some(1));
+        assert_eq!(on(date!(2026 - 06 - 30)), Some(2));
+        assert_eq!(on(date!(2026 - 07 - 01)), Some(3));
+        let other = ContractCode::parse("D").unwrap();
+        assert_eq!(
+            Contract::effective_on(&versions, &other, date!(2026 - 07 - 01)),
+            None
+        );
     }
 
     #[test]
