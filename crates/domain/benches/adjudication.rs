@@ -171,28 +171,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let care_date = date!(2026 - 06 - 15);
     let lines_per_pass: usize = cases.iter().map(|c| c.lines.len()).sum();
 
-    let run =
-        |budget: Duration| -> Result<(u64, u64, Duration, i64), Box<dyn std::error::Error>> {
-            let start = Instant::now();
-            let (mut lines, mut claims, mut amc) = (0u64, 0u64, 0i64);
-            while start.elapsed() < budget {
-                for c in &cases {
-                    let claim = Claim {
-                        domain: c.domain,
-                        care_date,
-                        age: c.age,
-                        lines: &c.lines,
-                        history: &c.history,
-                    };
-                    let adj = adjudicate(&contracts[c.contract], black_box(&claim))?;
-                    amc += adj.total.cents();
-                    lines += c.lines.len() as u64;
-                    claims += 1;
-                    black_box(adj);
-                }
+    let run = |budget: Duration| -> Result<(u64, u64, Duration, i64), Box<dyn std::error::Error>> {
+        let start = Instant::now();
+        let (mut lines, mut claims, mut amc) = (0u64, 0u64, 0i64);
+        while start.elapsed() < budget {
+            for c in &cases {
+                let claim = Claim {
+                    domain: c.domain,
+                    care_date,
+                    age: c.age,
+                    lines: &c.lines,
+                    history: &c.history,
+                };
+                let adj = adjudicate(&contracts[c.contract], black_box(&claim))?;
+                amc += adj.total.cents();
+                lines += c.lines.len() as u64;
+                claims += 1;
+                black_box(adj);
             }
-            Ok((lines, claims, start.elapsed(), amc))
-        };
+        }
+        Ok((lines, claims, start.elapsed(), amc))
+    };
     run(Duration::from_secs(1))?;
     let (lines, claims, elapsed, amc) = run(Duration::from_secs(seconds))?;
     let secs = elapsed.as_secs_f64();
