@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod ids;
 pub mod invoices;
 pub mod money;
+pub mod payments;
 pub mod rights;
 
 pub use ids::IdError;
