@@ -14,7 +14,8 @@ use crate::contracts::ContractCode;
 use crate::ids::AmcNumber;
 use crate::money::Money;
 use crate::rights::CareDomain;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use time::Date;
 use uuid::Uuid;
@@ -97,25 +98,25 @@ impl Acc {
     }
 }
 
-type InvoiceKey = (String, String);
-type GroupKey = (CareDomain, ContractCode);
+type InvoiceKey<'a> = (&'a str, &'a str);
+type GroupKey<'a> = (CareDomain, &'a ContractCode);
 
 #[derive(Default)]
-struct InsurerAcc {
+struct InsurerAcc<'a> {
     acc: Acc,
     runs: BTreeSet<Uuid>,
-    groups: BTreeMap<GroupKey, (Acc, BTreeMap<InvoiceKey, Acc>)>,
+    groups: HashMap<GroupKey<'a>, (Acc, HashMap<InvoiceKey<'a>, Acc>)>,
 }
 
 /// The bills of every insurer with a line paid in `period`, ordered by insurer number. A line
 /// id given twice is refused (it would be billed twice), and so is an amount that is not
 /// positive; sums are checked.
-pub fn bill(
+pub fn bill<'a>(
     period: BillingPeriod,
-    lines: impl IntoIterator<Item = BilledLine>,
+    lines: impl IntoIterator<Item = BilledLine<'a>>,
 ) -> Result<Vec<InsurerBill>, PaymentError> {
     let mut seen: HashSet<Uuid> = HashSet::new();
-    let mut insurers: BTreeMap<AmcNumber, InsurerAcc> = BTreeMap::new();
+    let mut insurers: HashMap<&'a AmcNumber, InsurerAcc<'a>> = HashMap::new();
     for b in lines {
         if !period.contains(b.execution_date) {
             continue;
@@ -135,45 +136,55 @@ pub fn bill(
                 reason: "is billed twice".into(),
             });
         }
-        let ins = insurers.entry(l.insurer).or_default();
+        let ins = insurers.entry(&l.insurer).or_default();
         ins.acc.add(l.amount, "insurer_total")?;
         ins.runs.insert(b.run_id);
-        let (group, invoices) = ins.groups.entry((l.domain, l.contract)).or_default();
+        let (group, invoices) = ins.groups.entry((l.domain, &l.contract)).or_default();
         group.add(l.amount, "group_total")?;
         invoices
-            .entry((l.invoice_ref, b.statement_id))
+            .entry((l.invoice_ref.as_str(), b.statement_id))
             .or_default()
             .add(l.amount, "invoice_total")?;
     }
-    Ok(insurers
+    let mut bills: Vec<InsurerBill> = insurers
         .into_iter()
-        .map(|(insurer, ins)| InsurerBill {
-            insurer,
-            period,
-            lines: ins.acc.lines,
-            total: ins.acc.total,
-            runs: ins.runs.into_iter().collect(),
-            groups: ins
+        .map(|(insurer, ins)| {
+            let mut groups: Vec<BillGroup> = ins
                 .groups
                 .into_iter()
-                .map(|((domain, contract), (acc, invoices))| BillGroup {
-                    domain,
-                    contract,
-                    lines: acc.lines,
-                    total: acc.total,
-                    invoices: invoices
-                        .into_iter()
-                        .map(|((invoice_ref, statement_id), acc)| BilledInvoice {
-                            invoice_ref,
-                            statement_id,
-                            lines: acc.lines,
-                            amount: acc.total,
-                        })
-                        .collect(),
+                .map(|((domain, contract), (acc, invoices))| {
+                    let mut invoices: Vec<(InvoiceKey<'a>, Acc)> = invoices.into_iter().collect();
+                    invoices.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    BillGroup {
+                        domain,
+                        contract: contract.clone(),
+                        lines: acc.lines,
+                        total: acc.total,
+                        invoices: invoices
+                            .into_iter()
+                            .map(|((invoice_ref, statement_id), acc)| BilledInvoice {
+                                invoice_ref: invoice_ref.to_string(),
+                                statement_id: statement_id.to_string(),
+                                lines: acc.lines,
+                                amount: acc.total,
+                            })
+                            .collect(),
+                    }
                 })
-                .collect(),
+                .collect();
+            groups.sort_unstable_by(|a, b| (a.domain, &a.contract).cmp(&(b.domain, &b.contract)));
+            InsurerBill {
+                insurer: insurer.clone(),
+                period,
+                lines: ins.acc.lines,
+                total: ins.acc.total,
+                runs: ins.runs.into_iter().collect(),
+                groups,
+            }
         })
-        .collect())
+        .collect();
+    bills.sort_unstable_by(|a, b| a.insurer.cmp(&b.insurer));
+    Ok(bills)
 }
 
 pub const CSV_HEADER: [&str; 10] = [
@@ -261,46 +272,106 @@ pub fn write_csv<W: Write>(bill: &InsurerBill, out: W) -> Result<W, PaymentError
     })
 }
 
-/// The bill as a JSON document. Amounts twice: `*_cents` (integer, authoritative) and the
-/// euro text with two decimals.
-pub fn to_json(bill: &InsurerBill) -> serde_json::Value {
-    use serde_json::json;
-    json!({
-        "insurer": bill.insurer.as_str(),
-        "period": { "start": date(bill.period.start), "end": date(bill.period.end) },
-        "currency": "EUR",
-        "lines": bill.lines,
-        "total_cents": bill.total.cents(),
-        "total": bill.total.to_string(),
-        "runs": bill.runs.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-        "groups": bill.groups.iter().map(|g| json!({
-            "domain": g.domain.code(),
-            "contract": g.contract.as_str(),
-            "lines": g.lines,
-            "total_cents": g.total.cents(),
-            "total": g.total.to_string(),
-            "invoices": g.invoices.iter().map(|i| json!({
-                "invoice_reference": i.invoice_ref,
-                "statement_id": i.statement_id,
-                "lines": i.lines,
-                "amount_cents": i.amount.cents(),
-                "amount": i.amount.to_string(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+/// The bill as JSON (`serde::Serialize`, for [`write_json`] or an API answer). Amounts twice:
+/// `*_cents` (integer, authoritative) and the euro text with two decimals.
+pub struct BillJson<'a>(pub &'a InsurerBill);
+
+/// Serialises a value through its `Display` (no intermediate `String`).
+struct AsText<T>(T);
+
+impl<T: std::fmt::Display> Serialize for AsText<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
-/// Writes [`to_json`] (pretty-printed, a final newline).
-pub fn write_json<W: Write>(bill: &InsurerBill, mut out: W) -> Result<W, PaymentError> {
+struct Period(BillingPeriod);
+
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Period", 2)?;
+        m.serialize_field("start", &date(self.0.start))?;
+        m.serialize_field("end", &date(self.0.end))?;
+        m.end()
+    }
+}
+
+struct Groups<'a>(&'a [BillGroup]);
+
+impl Serialize for Groups<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(Group))
+    }
+}
+
+struct Group<'a>(&'a BillGroup);
+
+impl Serialize for Group<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = self.0;
+        let mut m = s.serialize_struct("Group", 6)?;
+        m.serialize_field("domain", g.domain.code())?;
+        m.serialize_field("contract", g.contract.as_str())?;
+        m.serialize_field("lines", &g.lines)?;
+        m.serialize_field("total_cents", &g.total.cents())?;
+        m.serialize_field("total", &AsText(g.total))?;
+        m.serialize_field("invoices", &Invoices(&g.invoices))?;
+        m.end()
+    }
+}
+
+struct Invoices<'a>(&'a [BilledInvoice]);
+
+impl Serialize for Invoices<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(Invoice))
+    }
+}
+
+struct Invoice<'a>(&'a BilledInvoice);
+
+impl Serialize for Invoice<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let i = self.0;
+        let mut m = s.serialize_struct("Invoice", 5)?;
+        m.serialize_field("invoice_reference", &i.invoice_ref)?;
+        m.serialize_field("statement_id", &i.statement_id)?;
+        m.serialize_field("lines", &i.lines)?;
+        m.serialize_field("amount_cents", &i.amount.cents())?;
+        m.serialize_field("amount", &AsText(i.amount))?;
+        m.end()
+    }
+}
+
+impl Serialize for BillJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let b = self.0;
+        let mut m = s.serialize_struct("InsurerBill", 8)?;
+        m.serialize_field("insurer", b.insurer.as_str())?;
+        m.serialize_field("period", &Period(b.period))?;
+        m.serialize_field("currency", "EUR")?;
+        m.serialize_field("lines", &b.lines)?;
+        m.serialize_field("total_cents", &b.total.cents())?;
+        m.serialize_field("total", &AsText(b.total))?;
+        m.serialize_field("runs", &b.runs)?;
+        m.serialize_field("groups", &Groups(&b.groups))?;
+        m.end()
+    }
+}
+
+/// Writes [`BillJson`]: one compact JSON document and a final newline.
+pub fn write_json<W: Write>(bill: &InsurerBill, out: W) -> Result<W, PaymentError> {
     let err = |e: std::io::Error| PaymentError::Write {
         what: "insurer bill",
         reason: e.to_string(),
     };
-    serde_json::to_writer_pretty(&mut out, &to_json(bill)).map_err(|e| PaymentError::Write {
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer(&mut out, &BillJson(bill)).map_err(|e| PaymentError::Write {
         what: "insurer bill",
         reason: e.to_string(),
     })?;
     out.write_all(b"\n").map_err(err)?;
+    let mut out = out.into_inner().map_err(|e| err(e.into_error()))?;
     out.flush().map_err(err)?;
     Ok(out)
 }

@@ -278,13 +278,14 @@ pub struct PaymentRun {
     line_count: usize,
 }
 
-/// A paid line with what the insurer's bill needs (see [`billing`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BilledLine {
+/// A paid line with what the insurer's bill needs (see [`billing`]), borrowed from a run (or
+/// from lines the app layer read back from the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BilledLine<'a> {
     pub run_id: Uuid,
     pub execution_date: Date,
-    pub statement_id: String,
-    pub line: PaidLine,
+    pub statement_id: &'a str,
+    pub line: &'a PaidLine,
 }
 
 impl PaymentRun {
@@ -334,13 +335,13 @@ impl PaymentRun {
             .and_then(|i| self.transfers.get(i))
     }
     /// Every line with its run and statement, for [`billing::bill`].
-    pub fn billed_lines(&self) -> impl Iterator<Item = BilledLine> + '_ {
+    pub fn billed_lines(&self) -> impl Iterator<Item = BilledLine<'_>> + '_ {
         self.transfers.iter().flat_map(move |t| {
             t.lines.iter().map(move |l| BilledLine {
                 run_id: self.params.run_id,
                 execution_date: self.params.execution_date,
-                statement_id: t.statement_id.clone(),
-                line: l.clone(),
+                statement_id: &t.statement_id,
+                line: l,
             })
         })
     }

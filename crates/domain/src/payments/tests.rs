@@ -18,7 +18,9 @@ fn iban(n: u64) -> Iban {
 }
 
 fn payee(n: u128) -> Payee {
-    let bic = n.is_multiple_of(2).then(|| Bic::parse("BNPAFRPPXXX").unwrap());
+    let bic = n
+        .is_multiple_of(2)
+        .then(|| Bic::parse("BNPAFRPPXXX").unwrap());
     Payee::new(
         uuid(0xA000 + n),
         &format!("Optique Hélène n°{n} & Fils"),
