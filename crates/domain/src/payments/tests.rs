@@ -623,3 +623,52 @@ proptest! {
         prop_assert!(t.statement_id().len() <= 35);
     }
 }
+
+#[test]
+fn a_statement_cell_that_looks_like_a_formula_is_neutralised() {
+    let mut l = line(1, 0, 10);
+    l.contract = ContractCode::parse("-CMD").unwrap();
+    let run = build_run(params(), payees(1), vec![l]).unwrap();
+    let bytes = statement::write_csv(&run, &run.transfers()[0], Vec::new()).unwrap();
+    assert_eq!(&read_csv(&bytes)[0][10], "'-CMD");
+    let period = BillingPeriod::new(date!(2026 - 11 - 30), date!(2026 - 11 - 30)).unwrap();
+    let bill = &billing::bill(period, run.billed_lines()).unwrap()[0];
+    assert_eq!(
+        &read_csv(&billing::write_csv(bill, Vec::new()).unwrap())[0][5],
+        "'-CMD"
+    );
+}
+
+proptest! {
+    #[test]
+    fn bills_over_a_period_equal_the_runs_executed_in_it(
+        first in arb_lines(),
+        second in arb_lines(),
+        day in 1u8..=28,
+    ) {
+        // Two runs a month apart; the second run's lines get fresh ids.
+        let second: Vec<PayableLine> = second
+            .into_iter()
+            .map(|mut l| {
+                l.line_id = Uuid::from_u128(l.line_id.as_u128() + (1 << 100));
+                l
+            })
+            .collect();
+        let run_a = build_run(params(), payees(6), first).unwrap();
+        let mut p = params();
+        p.run_id = uuid(99);
+        p.execution_date = date!(2026 - 12 - 01).replace_day(day).unwrap();
+        let run_b = build_run(p, payees(6), second).unwrap();
+        let november = BillingPeriod::new(date!(2026 - 11 - 01), date!(2026 - 11 - 30)).unwrap();
+        let both = BillingPeriod::new(date!(2026 - 11 - 01), date!(2026 - 12 - 31)).unwrap();
+        let total = |period| -> i64 {
+            billing::bill(period, run_a.billed_lines().chain(run_b.billed_lines()))
+                .unwrap()
+                .iter()
+                .map(|b| b.total.cents())
+                .sum()
+        };
+        prop_assert_eq!(total(november), run_a.total().cents());
+        prop_assert_eq!(total(both), run_a.total().cents() + run_b.total().cents());
+    }
+}
