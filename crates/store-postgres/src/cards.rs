@@ -18,31 +18,60 @@ pub(crate) async fn insert_all(pool: &PgPool, cards: &[CardRecord]) -> Result<()
     tx.commit().await.map_err(db_err)
 }
 
-/// Inserts `cards` on `conn` (inside the caller's transaction).
+/// Inserts `cards` on `conn` (inside the caller's transaction): one statement, array
+/// parameters and `UNNEST`.
 pub(crate) async fn insert_in(
     conn: &mut sqlx::PgConnection,
     cards: &[CardRecord],
 ) -> Result<(), StoreError> {
-    for c in cards {
-        sqlx::query(
-            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(c.id)
-        .bind(c.insurer_id)
-        .bind(c.member_number.as_str())
-        .bind(&c.convention_type)
-        .bind(&c.routing_criterion)
-        .bind(c.valid_from)
-        .bind(c.valid_to)
-        .bind(&c.domains)
-        .bind(i64::from(c.signing_kid))
-        .bind(&c.code_hash)
-        .bind(micros(c.created_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    if cards.is_empty() {
+        return Ok(());
     }
+    let n = cards.len();
+    let mut id = Vec::with_capacity(n);
+    let mut insurer_id = Vec::with_capacity(n);
+    let mut member_number = Vec::with_capacity(n);
+    let mut convention_type = Vec::with_capacity(n);
+    let mut routing_criterion = Vec::with_capacity(n);
+    let mut valid_from = Vec::with_capacity(n);
+    let mut valid_to = Vec::with_capacity(n);
+    let mut domains = Vec::with_capacity(n);
+    let mut signing_kid = Vec::with_capacity(n);
+    let mut code_hash = Vec::with_capacity(n);
+    let mut created_at = Vec::with_capacity(n);
+    for c in cards {
+        id.push(c.id);
+        insurer_id.push(c.insurer_id);
+        member_number.push(c.member_number.as_str());
+        convention_type.push(c.convention_type.as_str());
+        routing_criterion.push(c.routing_criterion.as_str());
+        valid_from.push(c.valid_from);
+        valid_to.push(c.valid_to);
+        domains.push(c.domains.as_str());
+        signing_kid.push(i64::from(c.signing_kid));
+        code_hash.push(c.code_hash.as_slice());
+        created_at.push(micros(c.created_at));
+    }
+    sqlx::query(
+        "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
+         signing_kid, code_hash, created_at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::text[], \
+         $9::int8[], $10::bytea[], $11::timestamptz[])",
+    )
+    .bind(&id)
+    .bind(&insurer_id)
+    .bind(&member_number)
+    .bind(&convention_type)
+    .bind(&routing_criterion)
+    .bind(&valid_from)
+    .bind(&valid_to)
+    .bind(&domains)
+    .bind(&signing_kid)
+    .bind(&code_hash)
+    .bind(&created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

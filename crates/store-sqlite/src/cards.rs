@@ -18,30 +18,37 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
     tx.commit().await.map_err(db_err)
 }
 
-/// Inserts `cards` on `conn` (inside the caller's transaction).
+/// Cards per multi-row INSERT (11 parameters each, well under SQLite's limit).
+const INSERT_CHUNK: usize = 64;
+
+/// Inserts `cards` on `conn` (inside the caller's transaction), a few dozen per statement.
 pub(crate) async fn insert_in(
     conn: &mut sqlx::SqliteConnection,
     cards: &[CardRecord],
 ) -> Result<(), StoreError> {
-    for c in cards {
-        sqlx::query(
-            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .bind(c.id)
-        .bind(c.insurer_id)
-        .bind(c.member_number.as_str())
-        .bind(&c.convention_type)
-        .bind(&c.routing_criterion)
-        .bind(date_text(c.valid_from)?)
-        .bind(date_text(c.valid_to)?)
-        .bind(&c.domains)
-        .bind(i64::from(c.signing_kid))
-        .bind(&c.code_hash)
-        .bind(timestamp_text(c.created_at)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    for chunk in cards.chunks(INSERT_CHUNK) {
+        let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let sql = format!(
+            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
+             signing_kid, code_hash, created_at) VALUES {}",
+            vec![one; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q
+                .bind(c.id)
+                .bind(c.insurer_id)
+                .bind(c.member_number.as_str())
+                .bind(&c.convention_type)
+                .bind(&c.routing_criterion)
+                .bind(date_text(c.valid_from)?)
+                .bind(date_text(c.valid_to)?)
+                .bind(&c.domains)
+                .bind(i64::from(c.signing_kid))
+                .bind(&c.code_hash)
+                .bind(timestamp_text(c.created_at)?);
+        }
+        q.execute(&mut *conn).await.map_err(db_err)?;
     }
     Ok(())
 }

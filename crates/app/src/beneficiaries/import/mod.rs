@@ -18,16 +18,30 @@
 //! Rows that do not parse, name an unknown contract or repeat an identity already seen in the
 //! file are **rejected** one by one, with their line, the field and a reason, never the value.
 //!
-//! # Bounded memory
+//! # Pipeline and bounded memory
 //!
-//! One batch (default 2,000 rows, cut at a member boundary so a family stays in one batch) is
-//! in memory, plus the next one being parsed on a blocking thread. Duplicates are found within a
-//! batch by a set, and across batches by the database: every row an import writes (or, in a full
-//! import, sees) carries `last_import_id`; a candidate already marked with the running import's
-//! id was named earlier in the same file. (A partial import does not mark unchanged rows, so a
-//! repeat of an unchanged row in a later batch is counted unchanged again; it changes nothing.)
-//! The close step of a full import pages through the insurer's unmarked rows by id, a batch at a
-//! time. The errors list keeps the first [`MAX_ERRORS`]; `errors_truncated` counts the rest.
+//! Three stages run at once, each on its own threads, with bounded hand-offs:
+//! 1. a blocking thread reads and validates the CSV into batches (default 2,000 rows, cut at a
+//!    member boundary so a family stays in one batch), at most two batches ahead;
+//! 2. the import task looks each batch's members up (one query), decides every row, then seals
+//!    the rows (XChaCha20-Poly1305, blind index) and signs the families' cards (Ed25519, code
+//!    hash) on every core (scoped threads over contiguous parts of the batch);
+//! 3. a writer task applies the previous batch in its transaction meanwhile. One write is in
+//!    flight at a time and batches commit in file order.
+//!
+//! The lookup of batch N+1 may run while batch N is being written only when the two batches
+//! share no member: the rows a batch writes belong to its own members, so the lookup of
+//! disjoint members reads the same rows before or after that commit. A batch naming a member
+//! of the batch being written waits for that write first. Memory is therefore a handful of
+//! batches whatever the file size.
+//!
+//! Duplicates are found within a batch by a set, and across batches by the database: every
+//! row an import writes (or, in a full import, sees) carries `last_import_id`; a candidate
+//! already marked with the running import's id was named earlier in the same file. (A partial
+//! import does not mark unchanged rows, so a repeat of an unchanged row in a later batch is
+//! counted unchanged again; it changes nothing.) The close step of a full import pages through
+//! the insurer's unmarked rows by id, a batch at a time, after the last write. The errors list
+//! keeps the first [`MAX_ERRORS`]; `errors_truncated` counts the rest.
 //!
 //! # Killed at any moment
 //!
@@ -60,6 +74,7 @@ use domain::ids::MemberNumber;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
 use time::{Date, Month};
 use uuid::Uuid;
 
@@ -144,6 +159,9 @@ pub enum ImportError {
     Cards(String),
     #[error("keys: {0}")]
     Keys(String),
+    /// A worker thread of the import stopped unexpectedly.
+    #[error("import worker failed: {0}")]
+    Worker(&'static str),
 }
 
 /// One parsed data line.
@@ -326,29 +344,36 @@ pub async fn import<R: Read + Send + 'static>(
         ..ImportReport::default()
     };
     let ctx = Ctx {
-        ports,
-        insurer,
+        shared: Arc::new(Shared {
+            ports: ports.clone(),
+            insurer: insurer.clone(),
+            on,
+            contracts: contracts_by_id,
+            issuer: crate::cards::CardIssuer::from_vault(&ports.vault),
+        }),
         import_id: record.id,
         full: options.full,
-        on,
-        contracts: &contracts_by_id,
         cards: options.issue_cards,
     };
 
     let mut next = first;
+    let mut writing: Option<InFlight> = None;
     let outcome: Result<(), ImportError> = async {
         while let Some(chunk) = next {
             let rows = chunk.map_err(ImportError::File)?;
-            ctx.apply_rows(rows, &mut report).await?;
+            ctx.apply_rows(rows, &mut report, &mut writing).await?;
             progress(report.read);
             next = rx.recv().await;
         }
+        finish_write(&mut writing).await?;
         if options.full {
             ctx.close_unseen(&mut report).await?;
         }
         Ok(())
     }
     .await;
+    // On failure, the batch being written (if any) ends before the import is marked.
+    let _ = finish_write(&mut writing).await;
     drop(rx);
     let _ = reader_thread.await;
 
@@ -370,231 +395,151 @@ pub async fn import<R: Read + Send + 'static>(
     Ok(report)
 }
 
-struct Ctx<'a> {
-    ports: &'a Ports,
-    insurer: &'a InsurerRecord,
+/// What every batch of one import shares, owned so that the CPU work (sealing, signing) can
+/// run on blocking threads.
+struct Shared {
+    ports: Ports,
+    insurer: InsurerRecord,
+    on: Date,
+    contracts: HashMap<Uuid, ContractRecord>,
+    issuer: crate::cards::CardIssuer,
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
     import_id: Uuid,
     full: bool,
-    on: Date,
-    contracts: &'a HashMap<Uuid, ContractRecord>,
     cards: bool,
 }
 
-/// A family member after the batch: its record and clear identity.
+/// The batch being written while the next one is prepared: its members (a batch naming one
+/// of them waits for the write before looking its members up) and the write itself.
+struct InFlight {
+    members: HashSet<MemberNumber>,
+    write: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+/// Waits for the batch being written, if any.
+async fn finish_write(writing: &mut Option<InFlight>) -> Result<(), ImportError> {
+    if let Some(w) = writing.take() {
+        w.write
+            .await
+            .map_err(|_| ImportError::Worker("the batch writer stopped"))??;
+    }
+    Ok(())
+}
+
+/// A family member after the batch: the facts a card prints and its clear identity.
 struct Member {
-    record: BeneficiaryRecord,
+    valid_from: Date,
+    valid_to: Option<Date>,
+    quality: domain::beneficiaries::Quality,
+    contract_id: Uuid,
     identity: Identity,
+}
+
+impl Member {
+    fn stored(record: &BeneficiaryRecord, identity: Identity) -> Self {
+        Self {
+            valid_from: record.valid_from,
+            valid_to: record.valid_to,
+            quality: record.quality,
+            contract_id: record.contract_id,
+            identity,
+        }
+    }
+}
+
+/// A row to seal: a new beneficiary, or a changed one (with its creation time).
+struct ToSeal {
+    id: Uuid,
+    contract_id: Uuid,
+    beneficiary: Beneficiary,
+    created_at: Option<time::OffsetDateTime>,
 }
 
 type IdentityKey = (MemberNumber, u8, String);
 
-impl Ctx<'_> {
+/// Threads for the CPU work of a batch: the machine's cores.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// `f` over `items` on up to [`workers`] scoped threads (contiguous parts, results in the
+/// order of `items`). Small inputs stay on the calling thread.
+fn parallel_map<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>, ImportError>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> Result<R, ImportError> + Sync,
+{
+    let n = workers().min(items.len() / 32).max(1);
+    if n == 1 {
+        return items.into_iter().map(&f).collect();
+    }
+    let per = items.len().div_ceil(n);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(n);
+    let mut it = items.into_iter();
+    loop {
+        let part: Vec<T> = it.by_ref().take(per).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let first = parts.next();
+        let others: Vec<_> = parts
+            .map(|p| scope.spawn(move || p.into_iter().map(f).collect::<Result<Vec<R>, _>>()))
+            .collect();
+        let mut out: Vec<R> = match first {
+            Some(p) => p.into_iter().map(f).collect::<Result<Vec<R>, _>>()?,
+            None => Vec::new(),
+        };
+        for h in others {
+            let part = h
+                .join()
+                .map_err(|_| ImportError::Worker("a sealing thread stopped"))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+impl Shared {
     fn open(&self, record: &BeneficiaryRecord) -> Result<Identity, ImportError> {
         crate::beneficiaries::open_identity(&self.ports.vault, record)
             .map_err(|e| ImportError::Open(e.to_string()))
     }
 
-    async fn apply_rows(
+    /// Seals `rows` and issues the cards of `families`, on every core.
+    fn seal_and_sign(
         &self,
-        rows: Vec<Row>,
-        report: &mut ImportReport,
-    ) -> Result<(), ImportError> {
-        let now = self.ports.clock.now();
-        report.read += u64::try_from(rows.len()).unwrap_or(u64::MAX);
-        let mut good: Vec<(u64, Beneficiary, Uuid)> = Vec::with_capacity(rows.len());
-        for row in rows {
-            match row.parsed {
-                Ok((b, contract)) => good.push((row.line, b, contract)),
-                Err(e) => report.reject(e.at(row.line)),
+        rows: Vec<ToSeal>,
+        families: Vec<(MemberNumber, Vec<Member>)>,
+        now: time::OffsetDateTime,
+    ) -> Result<(Vec<BeneficiaryRecord>, Vec<crate::store::CardRecord>), ImportError> {
+        let records = parallel_map(rows, |r| {
+            let mut record = crate::beneficiaries::new_record(
+                &self.ports.vault,
+                r.id,
+                self.insurer.id,
+                r.contract_id,
+                &r.beneficiary,
+                now,
+            )
+            .map_err(|_| ImportError::Seal)?;
+            if let Some(created) = r.created_at {
+                record.created_at = created;
             }
-        }
-        let mut members: Vec<MemberNumber> = good
-            .iter()
-            .map(|(_, b, _)| b.member_number.clone())
-            .collect();
-        members.sort();
-        members.dedup();
-        let stored = self
-            .ports
-            .store
-            .find_beneficiaries_of_members(self.insurer.id, &members)
-            .await?;
-        // Candidates by (member, rank, blind index); identities opened lazily.
-        let index = self.ports.vault.blind_index();
-        let mut by_bucket: HashMap<(MemberNumber, u8, u32), Vec<usize>> = HashMap::new();
-        for (i, s) in stored.iter().enumerate() {
-            by_bucket
-                .entry((
-                    s.record.member_number.clone(),
-                    s.record.birth_rank.get(),
-                    s.record.nir_index,
-                ))
-                .or_default()
-                .push(i);
-        }
-        let mut opened: HashMap<usize, Identity> = HashMap::new();
-        let mut seen_in_batch: HashSet<IdentityKey> = HashSet::new();
-        let mut batch = BeneficiaryBatch {
-            insurer_id: self.insurer.id,
-            import_id: self.import_id,
-            ..BeneficiaryBatch::default()
-        };
-        // Members whose card must be (re)issued, and the rows of the file (clear identities).
-        let mut card_members: HashSet<MemberNumber> = HashSet::new();
-        let mut written: HashMap<Uuid, Identity> = HashMap::new();
-        let mut touched: HashSet<usize> = HashSet::new();
-
-        for (line, b, contract_id) in good {
-            let key = (
-                b.member_number.clone(),
-                b.identity.birth_rank.get(),
-                b.identity.nir.as_str().to_string(),
-            );
-            if !seen_in_batch.insert(key) {
-                report.reject(
-                    FieldError::new(
-                        "nir",
-                        "duplicate member_number, nir and birth_rank in the file",
-                    )
-                    .at(line),
-                );
-                continue;
-            }
-            let nir_index = index.nir(&b.identity.nir);
-            let mut found: Option<usize> = None;
-            if let Some(candidates) = by_bucket.get(&(
-                b.member_number.clone(),
-                b.identity.birth_rank.get(),
-                nir_index,
-            )) {
-                for &i in candidates {
-                    let identity = match opened.entry(i) {
-                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(self.open(&stored[i].record)?)
-                        }
-                    };
-                    if identity.nir == b.identity.nir {
-                        found = Some(i);
-                        break;
-                    }
-                }
-            }
-            match found {
-                None => {
-                    let id = self.ports.new_id();
-                    let record = crate::beneficiaries::new_record(
-                        &self.ports.vault,
-                        id,
-                        self.insurer.id,
-                        contract_id,
-                        &b,
-                        now,
-                    )
-                    .map_err(|_| ImportError::Seal)?;
-                    card_members.insert(b.member_number.clone());
-                    written.insert(id, b.identity.clone());
-                    batch.inserts.push(record);
-                    report.inserted += 1;
-                }
-                Some(i) => {
-                    let s: &ImportedBeneficiary = &stored[i];
-                    if s.last_import_id == Some(self.import_id) {
-                        report.reject(
-                            FieldError::new(
-                                "nir",
-                                "duplicate member_number, nir and birth_rank in the file",
-                            )
-                            .at(line),
-                        );
-                        continue;
-                    }
-                    touched.insert(i);
-                    let old = &s.record;
-                    let same_identity = opened.get(&i).is_some_and(|id| *id == b.identity);
-                    let same_validity =
-                        old.valid_from == b.validity.from && old.valid_to == b.validity.to;
-                    if same_identity
-                        && same_validity
-                        && old.quality == b.quality
-                        && old.contract_id == contract_id
-                    {
-                        if self.full {
-                            batch.seen.push(old.id);
-                        }
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    let mut record = crate::beneficiaries::new_record(
-                        &self.ports.vault,
-                        old.id,
-                        self.insurer.id,
-                        contract_id,
-                        &b,
-                        now,
-                    )
-                    .map_err(|_| ImportError::Seal)?;
-                    record.created_at = old.created_at;
-                    if !same_validity {
-                        card_members.insert(b.member_number.clone());
-                    }
-                    written.insert(old.id, b.identity.clone());
-                    batch.updates.push(record);
-                    report.updated += 1;
-                }
-            }
-        }
-
-        if self.cards && !card_members.is_empty() {
-            // Each affected family as it will be after the batch.
-            let mut families: HashMap<MemberNumber, Vec<Member>> = HashMap::new();
-            let changed: HashMap<Uuid, &BeneficiaryRecord> = batch
-                .inserts
-                .iter()
-                .chain(&batch.updates)
-                .map(|r| (r.id, r))
-                .collect();
-            for (i, s) in stored.iter().enumerate() {
-                if !card_members.contains(&s.record.member_number)
-                    || changed.contains_key(&s.record.id)
-                {
-                    continue;
-                }
-                let identity = match opened.remove(&i) {
-                    Some(id) => id,
-                    None => self.open(&s.record)?,
-                };
-                families
-                    .entry(s.record.member_number.clone())
-                    .or_default()
-                    .push(Member {
-                        record: s.record.clone(),
-                        identity,
-                    });
-            }
-            for (id, r) in &changed {
-                if card_members.contains(&r.member_number)
-                    && let Some(identity) = written.remove(id)
-                {
-                    families
-                        .entry(r.member_number.clone())
-                        .or_default()
-                        .push(Member {
-                            record: (*r).clone(),
-                            identity,
-                        });
-                }
-            }
-            for (member, family) in &families {
-                if let Some(card) = self.issue_card(member, family)? {
-                    batch.cards.push(card);
-                }
-            }
-        }
-        if !(batch.inserts.is_empty() && batch.updates.is_empty() && batch.seen.is_empty()) {
-            self.ports.store.apply_beneficiary_batch(&batch).await?;
-        }
-        Ok(())
+            Ok(record)
+        })?;
+        let cards = parallel_map(families, |(member, family)| {
+            self.issue_card(&member, &family)
+        })?;
+        Ok((records, cards.into_iter().flatten().collect()))
     }
 
     /// The card of `family` for the file's year, clipped to the family's validity.
@@ -612,27 +557,27 @@ impl Ctx<'_> {
         };
         let mut in_period: Vec<&Member> = family
             .iter()
-            .filter(|m| m.record.valid_from <= end && m.record.valid_to.is_none_or(|t| t >= start))
+            .filter(|m| m.valid_from <= end && m.valid_to.is_none_or(|t| t >= start))
             .collect();
         if in_period.is_empty() {
             return Ok(None);
         }
-        in_period.sort_by_key(|m| (quality_order(m.record.quality), m.record.birth_rank.get()));
+        in_period.sort_by_key(|m| (quality_order(m.quality), m.identity.birth_rank.get()));
         let from = in_period
             .iter()
-            .map(|m| m.record.valid_from)
+            .map(|m| m.valid_from)
             .min()
             .unwrap_or(start)
             .max(start);
         let to = in_period
             .iter()
-            .map(|m| m.record.valid_to.unwrap_or(end))
+            .map(|m| m.valid_to.unwrap_or(end))
             .max()
             .unwrap_or(end)
             .min(end);
         let Some(contract) = in_period
             .first()
-            .and_then(|m| self.contracts.get(&m.record.contract_id))
+            .and_then(|m| self.contracts.get(&m.contract_id))
         else {
             return Ok(None);
         };
@@ -644,39 +589,277 @@ impl Ctx<'_> {
                 birth_rank: m.identity.birth_rank,
             })
             .collect();
-        let card = crate::cards::issue(
-            self.ports,
-            self.insurer,
-            member,
-            &printed,
-            contract,
-            (from, to),
-        )
-        .map_err(|e| ImportError::Cards(e.to_string()))?;
+        let card = self
+            .issuer
+            .issue(
+                &self.ports,
+                &self.insurer,
+                member,
+                &printed,
+                contract,
+                (from, to),
+            )
+            .map_err(|e| ImportError::Cards(e.to_string()))?;
         Ok(Some(card.record))
+    }
+}
+
+impl Ctx {
+    /// Decides every row of a batch, seals and signs on blocking threads, then hands the
+    /// batch to a writer task (after the previous batch's write has ended: one write in
+    /// flight, in file order).
+    async fn apply_rows(
+        &self,
+        rows: Vec<Row>,
+        report: &mut ImportReport,
+        writing: &mut Option<InFlight>,
+    ) -> Result<(), ImportError> {
+        let shared = &self.shared;
+        let insurer_id = shared.insurer.id;
+        let now = shared.ports.clock.now();
+        report.read += u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        let mut good: Vec<(u64, Beneficiary, Uuid)> = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row.parsed {
+                Ok((b, contract)) => good.push((row.line, b, contract)),
+                Err(e) => report.reject(e.at(row.line)),
+            }
+        }
+        let mut members: Vec<MemberNumber> = good
+            .iter()
+            .map(|(_, b, _)| b.member_number.clone())
+            .collect();
+        members.sort();
+        members.dedup();
+        // A member of the batch being written: its rows must be visible to this lookup.
+        if writing
+            .as_ref()
+            .is_some_and(|w| members.iter().any(|m| w.members.contains(m)))
+        {
+            finish_write(writing).await?;
+        }
+        let stored = shared
+            .ports
+            .store
+            .find_beneficiaries_of_members(insurer_id, &members)
+            .await?;
+        // Identities of the stored rows, opened on every core (a re-import opens them all);
+        // an identity that does not open fails the import only where it is needed.
+        let (stored, opened) = if stored.is_empty() {
+            (stored, Vec::new())
+        } else {
+            let s = Arc::clone(shared);
+            tokio::task::spawn_blocking(move || {
+                let opened: Vec<Result<Identity, String>> =
+                    parallel_map(stored.iter().collect(), |r: &ImportedBeneficiary| {
+                        Ok(s.open(&r.record).map_err(|e| e.to_string()))
+                    })?;
+                Ok::<_, ImportError>((stored, opened))
+            })
+            .await
+            .map_err(|_| ImportError::Worker("an opening thread stopped"))??
+        };
+        let opened_identity = |i: usize| -> Result<&Identity, ImportError> {
+            match opened.get(i) {
+                Some(Ok(identity)) => Ok(identity),
+                Some(Err(e)) => Err(ImportError::Open(e.clone())),
+                None => Err(ImportError::Open("missing".into())),
+            }
+        };
+        // Candidates by (member, rank, blind index).
+        let index = shared.ports.vault.blind_index();
+        let mut by_bucket: HashMap<(MemberNumber, u8, u32), Vec<usize>> = HashMap::new();
+        for (i, s) in stored.iter().enumerate() {
+            by_bucket
+                .entry((
+                    s.record.member_number.clone(),
+                    s.record.birth_rank.get(),
+                    s.record.nir_index,
+                ))
+                .or_default()
+                .push(i);
+        }
+        let mut seen_in_batch: HashSet<IdentityKey> = HashSet::new();
+        let mut batch = BeneficiaryBatch {
+            insurer_id,
+            import_id: self.import_id,
+            ..BeneficiaryBatch::default()
+        };
+        // Members whose card must be (re)issued; the rows to seal (inserts, then updates).
+        let mut card_members: HashSet<MemberNumber> = HashSet::new();
+        let mut to_insert: Vec<ToSeal> = Vec::new();
+        let mut to_update: Vec<ToSeal> = Vec::new();
+
+        for (line, b, contract_id) in good {
+            let key = (
+                b.member_number.clone(),
+                b.identity.birth_rank.get(),
+                b.identity.nir.as_str().to_string(),
+            );
+            if !seen_in_batch.insert(key) {
+                report.reject(
+                    FieldError::new(
+                        "nir",
+                        "duplicate member_number, nir and birth_rank in the file",
+                    )
+                    .at(line),
+                );
+                continue;
+            }
+            let mut found: Option<usize> = None;
+            if !stored.is_empty() {
+                let nir_index = index.nir(&b.identity.nir);
+                if let Some(candidates) = by_bucket.get(&(
+                    b.member_number.clone(),
+                    b.identity.birth_rank.get(),
+                    nir_index,
+                )) {
+                    for &i in candidates {
+                        if opened_identity(i)?.nir == b.identity.nir {
+                            found = Some(i);
+                            break;
+                        }
+                    }
+                }
+            }
+            match found {
+                None => {
+                    card_members.insert(b.member_number.clone());
+                    to_insert.push(ToSeal {
+                        id: shared.ports.new_id(),
+                        contract_id,
+                        beneficiary: b,
+                        created_at: None,
+                    });
+                    report.inserted += 1;
+                }
+                Some(i) => {
+                    let s: &ImportedBeneficiary = &stored[i];
+                    if s.last_import_id == Some(self.import_id) {
+                        report.reject(
+                            FieldError::new(
+                                "nir",
+                                "duplicate member_number, nir and birth_rank in the file",
+                            )
+                            .at(line),
+                        );
+                        continue;
+                    }
+                    let old = &s.record;
+                    let same_identity = *opened_identity(i)? == b.identity;
+                    let same_validity =
+                        old.valid_from == b.validity.from && old.valid_to == b.validity.to;
+                    if same_identity
+                        && same_validity
+                        && old.quality == b.quality
+                        && old.contract_id == contract_id
+                    {
+                        if self.full {
+                            batch.seen.push(old.id);
+                        }
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    if !same_validity {
+                        card_members.insert(b.member_number.clone());
+                    }
+                    to_update.push(ToSeal {
+                        id: old.id,
+                        contract_id,
+                        beneficiary: b,
+                        created_at: Some(old.created_at),
+                    });
+                    report.updated += 1;
+                }
+            }
+        }
+
+        // Each affected family as it will be after the batch.
+        let mut families: Vec<(MemberNumber, Vec<Member>)> = Vec::new();
+        if self.cards && !card_members.is_empty() {
+            let mut by_member: HashMap<MemberNumber, Vec<Member>> = HashMap::new();
+            let changed: HashSet<Uuid> = to_insert.iter().chain(&to_update).map(|r| r.id).collect();
+            for (i, s) in stored.iter().enumerate() {
+                if !card_members.contains(&s.record.member_number) || changed.contains(&s.record.id)
+                {
+                    continue;
+                }
+                let identity = opened_identity(i)?.clone();
+                by_member
+                    .entry(s.record.member_number.clone())
+                    .or_default()
+                    .push(Member::stored(&s.record, identity));
+            }
+            for r in to_insert.iter().chain(&to_update) {
+                let b = &r.beneficiary;
+                if card_members.contains(&b.member_number) {
+                    by_member
+                        .entry(b.member_number.clone())
+                        .or_default()
+                        .push(Member {
+                            valid_from: b.validity.from,
+                            valid_to: b.validity.to,
+                            quality: b.quality,
+                            contract_id: r.contract_id,
+                            identity: b.identity.clone(),
+                        });
+                }
+            }
+            families = by_member.into_iter().collect();
+            // File order of the families (deterministic card ids order within a batch).
+            families.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        drop(opened);
+        drop(stored);
+
+        let inserts = to_insert.len();
+        let mut rows = to_insert;
+        rows.append(&mut to_update);
+        if !(rows.is_empty() && families.is_empty()) {
+            let s = Arc::clone(shared);
+            let (mut records, cards) =
+                tokio::task::spawn_blocking(move || s.seal_and_sign(rows, families, now))
+                    .await
+                    .map_err(|_| ImportError::Worker("a sealing thread stopped"))??;
+            batch.updates = records.split_off(inserts);
+            batch.inserts = records;
+            batch.cards = cards;
+        }
+        // One write in flight: the previous batch commits before this one starts.
+        finish_write(writing).await?;
+        if !(batch.inserts.is_empty() && batch.updates.is_empty() && batch.seen.is_empty()) {
+            let store = Arc::clone(&shared.ports.store);
+            *writing = Some(InFlight {
+                members: members.into_iter().collect(),
+                write: tokio::spawn(async move { store.apply_beneficiary_batch(&batch).await }),
+            });
+        }
+        Ok(())
     }
 
     /// Full import: closes, a page at a time, what the import did not see.
     async fn close_unseen(&self, report: &mut ImportReport) -> Result<(), ImportError> {
+        let shared = &self.shared;
+        let insurer_id = shared.insurer.id;
         let page = u32::try_from(DEFAULT_BATCH).unwrap_or(2_000);
         let mut after: Option<Uuid> = None;
         loop {
-            let rows = self
+            let rows = shared
                 .ports
                 .store
-                .find_unseen_beneficiaries(self.insurer.id, self.import_id, self.on, after, page)
+                .find_unseen_beneficiaries(insurer_id, self.import_id, shared.on, after, page)
                 .await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            let now = self.ports.clock.now();
+            let now = shared.ports.clock.now();
             let mut batch = BeneficiaryBatch {
-                insurer_id: self.insurer.id,
+                insurer_id,
                 import_id: self.import_id,
                 ..BeneficiaryBatch::default()
             };
             for r in rows {
                 let mut closed = r;
-                closed.valid_to = Some(self.on);
+                closed.valid_to = Some(shared.on);
                 closed.updated_at = now;
                 batch.updates.push(closed);
             }
@@ -691,29 +874,30 @@ impl Ctx<'_> {
                 members.dedup();
                 let closed_ids: HashMap<Uuid, &BeneficiaryRecord> =
                     batch.updates.iter().map(|r| (r.id, r)).collect();
-                let stored = self
+                let stored = shared
                     .ports
                     .store
-                    .find_beneficiaries_of_members(self.insurer.id, &members)
+                    .find_beneficiaries_of_members(insurer_id, &members)
                     .await?;
                 let mut families: HashMap<MemberNumber, Vec<Member>> = HashMap::new();
                 for s in stored {
-                    let record = closed_ids
-                        .get(&s.record.id)
-                        .map_or(s.record, |c| (*c).clone());
-                    let identity = self.open(&record)?;
+                    let record = closed_ids.get(&s.record.id).map_or(&s.record, |c| *c);
+                    let identity = shared.open(record)?;
                     families
                         .entry(record.member_number.clone())
                         .or_default()
-                        .push(Member { record, identity });
+                        .push(Member::stored(record, identity));
                 }
-                for (member, family) in &families {
-                    if let Some(card) = self.issue_card(member, family)? {
-                        batch.cards.push(card);
-                    }
-                }
+                let mut families: Vec<(MemberNumber, Vec<Member>)> = families.into_iter().collect();
+                families.sort_by(|a, b| a.0.cmp(&b.0));
+                let s = Arc::clone(shared);
+                let (_, cards) =
+                    tokio::task::spawn_blocking(move || s.seal_and_sign(Vec::new(), families, now))
+                        .await
+                        .map_err(|_| ImportError::Worker("a signing thread stopped"))??;
+                batch.cards = cards;
             }
-            self.ports.store.apply_beneficiary_batch(&batch).await?;
+            shared.ports.store.apply_beneficiary_batch(&batch).await?;
         }
         Ok(())
     }
