@@ -257,19 +257,27 @@ pub async fn export_page(
     let next = cards.last().map(|c| c.id);
     let issuer = CardIssuer::from_vault(&ports.vault);
     let mut out = Vec::with_capacity(cards.len());
-    let mut families: std::collections::HashMap<String, Vec<crate::store::BeneficiaryRecord>> =
-        std::collections::HashMap::new();
+    // The families of the page's members, in one lookup.
+    let mut members: Vec<MemberNumber> = cards.iter().map(|c| c.member_number.clone()).collect();
+    members.sort();
+    members.dedup();
+    let mut families: std::collections::HashMap<
+        MemberNumber,
+        Vec<crate::store::BeneficiaryRecord>,
+    > = std::collections::HashMap::new();
+    for b in ports
+        .store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await?
+    {
+        families
+            .entry(b.record.member_number.clone())
+            .or_default()
+            .push(b.record);
+    }
     for card in &cards {
-        let key = card.member_number.as_str().to_string();
-        if !families.contains_key(&key) {
-            let family = ports
-                .store
-                .find_member(insurer.id, &card.member_number)
-                .await?;
-            families.insert(key.clone(), family);
-        }
         let mut members: Vec<&crate::store::BeneficiaryRecord> = families
-            .get(&key)
+            .get(&card.member_number)
             .map(|f| {
                 f.iter()
                     .filter(|b| {
@@ -297,9 +305,6 @@ pub async fn export_page(
             code: again.code,
             beneficiaries: printed,
         });
-        if families.len() > 64 {
-            families.clear();
-        }
     }
     let updates: Vec<crate::store::CardCodeUpdate> = out
         .iter()
