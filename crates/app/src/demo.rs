@@ -758,7 +758,11 @@ pub(crate) mod tests {
     }
 
     #[derive(Default)]
-    pub(crate) struct MemStore(Mutex<Mem>, crate::accounts::memory::MemAccess);
+    pub(crate) struct MemStore(
+        Mutex<Mem>,
+        crate::accounts::memory::MemAccess,
+        crate::ledger::memory::MemLedger,
+    );
 
     impl MemStore {
         fn with<T>(&self, f: impl FnOnce(&mut Mem) -> T) -> T {
@@ -1335,6 +1339,76 @@ pub(crate) mod tests {
         }
         async fn sealed_key_counts(&self) -> Result<Vec<crate::store::SealedKeyCount>, StoreError> {
             Ok(Vec::new())
+        }
+    }
+
+    /// The ledger: delegated to `MemLedger`.
+    #[async_trait]
+    impl crate::ledger::LedgerStore for MemStore {
+        async fn ledger_size(&self) -> Result<u64, StoreError> {
+            self.2.ledger_size().await
+        }
+        async fn append_ledger_entries(
+            &self,
+            e: &[crate::ledger::LedgerEntryRecord],
+        ) -> Result<(), StoreError> {
+            self.2.append_ledger_entries(e).await
+        }
+        async fn list_ledger_entries(
+            &self,
+            from: u64,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.2.list_ledger_entries(from, limit).await
+        }
+        async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+            self.2.ledger_leaf_hashes(from, to).await
+        }
+        async fn find_ledger_entries_by_pseudonym(
+            &self,
+            insurer_id: Uuid,
+            pseudonym: &[u8],
+            before: Option<u64>,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.2
+                .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
+                .await
+        }
+        async fn find_ledger_entries(
+            &self,
+            f: &crate::ledger::LedgerFilter,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.2.find_ledger_entries(f).await
+        }
+        async fn insert_ledger_checkpoint(
+            &self,
+            c: &crate::ledger::LedgerCheckpointRecord,
+        ) -> Result<(), StoreError> {
+            self.2.insert_ledger_checkpoint(c).await
+        }
+        async fn latest_ledger_checkpoint(
+            &self,
+        ) -> Result<Option<crate::ledger::LedgerCheckpointRecord>, StoreError> {
+            self.2.latest_ledger_checkpoint().await
+        }
+        async fn list_ledger_checkpoints(
+            &self,
+            before: Option<u64>,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerCheckpointRecord>, StoreError> {
+            self.2.list_ledger_checkpoints(before, limit).await
+        }
+        async fn insert_ledger_verification(
+            &self,
+            v: &crate::ledger::LedgerVerificationRecord,
+        ) -> Result<(), StoreError> {
+            self.2.insert_ledger_verification(v).await
+        }
+        async fn latest_ledger_verification(
+            &self,
+        ) -> Result<Option<crate::ledger::LedgerVerificationRecord>, StoreError> {
+            self.2.latest_ledger_verification().await
         }
     }
 

@@ -9,7 +9,11 @@
 //! - the blind-index key (`blind_index`, platform scope);
 //! - the card-signing Ed25519 seeds (`card_signing`, platform scope, one per card key
 //!   version; the version is the token's `kid`);
-//! - the verification-code hash key (`card_code`, platform scope).
+//! - the verification-code hash key (`card_code`, platform scope);
+//! - the ledger pseudonym key (`pseudonym`, platform scope): HMAC-SHA-256 of a beneficiary
+//!   in the access ledger ([`Vault::pseudonym`]);
+//! - the ledger checkpoint-signing Ed25519 seeds (`ledger_signing`, platform scope, one per
+//!   version; the newest signs).
 //!
 //! Key ids are random non-zero u32s, unique in the deployment (the `data_keys_pkey`
 //! constraint): the sealing key id is the 4-byte key id in every sealed header, so a sealed
@@ -24,6 +28,7 @@ use crate::Ports;
 use crate::beneficiaries;
 use crate::clock::Clock;
 use crate::store::{DataKeyRow, KeyPurpose, SealedKeyCount, Store, StoreError};
+use crypto::checkpoint::{NoteSigner, NoteVerifier};
 use crypto::envelope::{DataKeyId, EnvelopeError, PLATFORM_SCOPE};
 use crypto::{
     BlindIndex, CardSigningKey, CardVerifyingKeys, CodeHasher, DataKey, EnvelopeSealer, FieldRef,
@@ -94,6 +99,7 @@ pub struct Vault {
     rng: Arc<dyn SecureRandom>,
     blind_index: BlindIndex,
     code_hasher: CodeHasher,
+    pseudonym_key: DataKey,
     state: RwLock<Arc<State>>,
 }
 
@@ -167,12 +173,17 @@ fn platform_key(keys: &BTreeMap<u32, (Meta, DataKey)>, purpose: KeyPurpose) -> O
 }
 
 /// The secrets the platform needs from the first start.
-const PLATFORM_PURPOSES: [KeyPurpose; 4] = [
+const PLATFORM_PURPOSES: [KeyPurpose; 6] = [
     KeyPurpose::Seal,
     KeyPurpose::BlindIndex,
     KeyPurpose::CardSigning,
     KeyPurpose::CardCode,
+    KeyPurpose::Pseudonym,
+    KeyPurpose::LedgerSigning,
 ];
+
+/// Domain separation of the ledger pseudonym HMAC.
+const PSEUDONYM_CONTEXT: &[u8] = b"rempart ledger pseudonym v1";
 
 impl Vault {
     /// An in-memory vault with fresh random keys and no provider (unit tests, throwaway
@@ -207,12 +218,19 @@ impl Vault {
         let code =
             platform_key(&keys, KeyPurpose::CardCode).ok_or(VaultError::Missing("card-code"))?;
         let code_hasher = CodeHasher::new(*code.expose());
+        let pseudonym_key = platform_key(&keys, KeyPurpose::Pseudonym)
+            .ok_or(VaultError::Missing("ledger pseudonym"))?
+            .clone();
+        if platform_key(&keys, KeyPurpose::LedgerSigning).is_none() {
+            return Err(VaultError::Missing("ledger-signing"));
+        }
         let state = build_state(keys, rng.clone())?;
         Ok(Self {
             keyring,
             rng,
             blind_index,
             code_hasher,
+            pseudonym_key,
             state: RwLock::new(Arc::new(state)),
         })
     }
@@ -320,6 +338,50 @@ impl Vault {
     /// The keyed hash of card verification codes.
     pub fn code_hasher(&self) -> &CodeHasher {
         &self.code_hasher
+    }
+
+    /// The ledger pseudonym of a beneficiary: HMAC-SHA-256 under the platform pseudonym key of
+    /// a context string, the insurer id and the beneficiary id (16 bytes each). The insurer's
+    /// access log and incident scoping recompute it for a known member; the ledger alone links
+    /// to no one.
+    pub fn pseudonym(&self, insurer_id: Uuid, beneficiary_id: Uuid) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.pseudonym_key.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(PSEUDONYM_CONTEXT);
+        mac.update(insurer_id.as_bytes());
+        mac.update(beneficiary_id.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The newest ledger-signing key, signing notes under `name` (the ledger's origin), and
+    /// its version.
+    pub fn ledger_signer(&self, name: &str) -> Result<(u32, NoteSigner), VaultError> {
+        let snapshot = self.snapshot();
+        let (meta, key) = snapshot
+            .keys
+            .values()
+            .filter(|(m, _)| m.scope == PLATFORM_SCOPE && m.purpose == KeyPurpose::LedgerSigning)
+            .max_by_key(|(m, _)| m.version)
+            .ok_or(VaultError::Missing("ledger-signing"))?;
+        let signer = NoteSigner::from_seed(name, key.expose())
+            .map_err(|e| VaultError::Refused(format!("ledger origin: {e}")))?;
+        Ok((meta.version, signer))
+    }
+
+    /// Every ledger-signing key version's verifier key under `name`, oldest version first.
+    pub fn ledger_verifiers(&self, name: &str) -> Result<Vec<(u32, NoteVerifier)>, VaultError> {
+        let snapshot = self.snapshot();
+        let mut out: Vec<(u32, NoteVerifier)> = Vec::new();
+        for (m, k) in snapshot.keys.values() {
+            if m.scope == PLATFORM_SCOPE && m.purpose == KeyPurpose::LedgerSigning {
+                let signer = NoteSigner::from_seed(name, k.expose())
+                    .map_err(|e| VaultError::Refused(format!("ledger origin: {e}")))?;
+                out.push((m.version, signer.verifier()));
+            }
+        }
+        out.sort_by_key(|(v, _)| *v);
+        Ok(out)
     }
 
     /// Makes sure `insurer_id` has a sealing data key, creating and storing one (wrapped) if

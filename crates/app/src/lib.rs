@@ -9,6 +9,7 @@ pub mod clock;
 pub mod demo;
 pub mod ids;
 pub mod keys;
+pub mod ledger;
 pub mod machines;
 pub mod store;
 pub mod synthetic;

@@ -189,14 +189,20 @@ pub enum KeyPurpose {
     CardSigning,
     /// The key of the verification-code keyed hash (platform scope).
     CardCode,
+    /// The ledger's beneficiary-pseudonym HMAC key (platform scope).
+    Pseudonym,
+    /// A ledger checkpoint-signing Ed25519 seed (platform scope), one per version.
+    LedgerSigning,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 4] = [
+    pub const ALL: [KeyPurpose; 6] = [
         KeyPurpose::Seal,
         KeyPurpose::BlindIndex,
         KeyPurpose::CardSigning,
         KeyPurpose::CardCode,
+        KeyPurpose::Pseudonym,
+        KeyPurpose::LedgerSigning,
     ];
 
     pub fn code(self) -> &'static str {
@@ -205,6 +211,8 @@ impl KeyPurpose {
             KeyPurpose::BlindIndex => "blind_index",
             KeyPurpose::CardSigning => "card_signing",
             KeyPurpose::CardCode => "card_code",
+            KeyPurpose::Pseudonym => "pseudonym",
+            KeyPurpose::LedgerSigning => "ledger_signing",
         }
     }
 
@@ -339,7 +347,7 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: AccessStore + Send + Sync {
+pub trait Store: AccessStore + crate::ledger::LedgerStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

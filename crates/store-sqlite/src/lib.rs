@@ -17,6 +17,7 @@ mod error;
 mod imports;
 mod insurers;
 mod keys;
+mod ledger;
 
 use crate::codec::u64_count;
 use crate::error::db_err;

@@ -547,3 +547,98 @@ impl app::store::AccessStore for FaultyStore {
         self.inner.revoke_client_certificate(id, at).await
     }
 }
+
+#[async_trait]
+impl app::ledger::LedgerStore for FaultyStore {
+    async fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.ledger_size().await
+    }
+
+    async fn append_ledger_entries(
+        &self,
+        entries: &[app::ledger::LedgerEntryRecord],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        if self.ledger_down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "the test switched the ledger off".into(),
+            ));
+        }
+        self.inner.append_ledger_entries(entries).await
+    }
+
+    async fn list_ledger_entries(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_ledger_entries(from, limit).await
+    }
+
+    async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.check()?;
+        self.inner.ledger_leaf_hashes(from, to).await
+    }
+
+    async fn find_ledger_entries_by_pseudonym(
+        &self,
+        insurer_id: Uuid,
+        pseudonym: &[u8],
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+        self.check()?;
+        self.inner
+            .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
+            .await
+    }
+
+    async fn find_ledger_entries(
+        &self,
+        filter: &app::ledger::LedgerFilter,
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_ledger_entries(filter).await
+    }
+
+    async fn insert_ledger_checkpoint(
+        &self,
+        checkpoint: &app::ledger::LedgerCheckpointRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_ledger_checkpoint(checkpoint).await
+    }
+
+    async fn latest_ledger_checkpoint(
+        &self,
+    ) -> Result<Option<app::ledger::LedgerCheckpointRecord>, StoreError> {
+        self.check()?;
+        self.inner.latest_ledger_checkpoint().await
+    }
+
+    async fn list_ledger_checkpoints(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<app::ledger::LedgerCheckpointRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_ledger_checkpoints(before, limit).await
+    }
+
+    async fn insert_ledger_verification(
+        &self,
+        verification: &app::ledger::LedgerVerificationRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_ledger_verification(verification).await
+    }
+
+    async fn latest_ledger_verification(
+        &self,
+    ) -> Result<Option<app::ledger::LedgerVerificationRecord>, StoreError> {
+        self.check()?;
+        self.inner.latest_ledger_verification().await
+    }
+}

@@ -69,15 +69,21 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// People's access (passkeys, sessions); `None`: the access routes answer 503.
     pub access: Option<app::accounts::Access>,
+    /// The access ledger: every disclosure is recorded through it before the answer leaves.
+    /// Built with the default origin; `serve`/`demo` replace it with the configured one.
+    pub ledger: app::ledger::Ledger,
 }
 
 impl AppState {
     pub fn new(ports: app::Ports, config: WebConfig, metrics: Metrics) -> Self {
+        let ledger =
+            app::ledger::Ledger::new(ports.clone(), app::ledger::LedgerConfig::default());
         Self {
             ports,
             metrics,
             config: Arc::new(config),
             access: None,
+            ledger,
         }
     }
 

@@ -1,0 +1,363 @@
+//! The access ledger (`LedgerStore`): entries, checkpoints, verifications.
+//!
+//! Appends insert a whole batch with one `UNNEST` statement in one transaction, after
+//! checking that the batch starts at the current size. Several servers may append at once:
+//! two transactions that read the same size both try to insert that index, the primary key
+//! lets one commit and the other gets `Conflict` (`app::ledger` catches up and retries), so
+//! indexes stay dense without a lock or a sequence.
+
+use crate::PgStore;
+use crate::codec::{col, corrupt, micros};
+use crate::error::db_err;
+use app::ledger::store::{CHECKPOINT_CONSTRAINT, INDEX_CONSTRAINT};
+use app::ledger::{
+    LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerVerificationRecord,
+};
+use app::store::StoreError;
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const ENTRY_COLUMNS: &str = "leaf_index, id, at, account_id, organisation_id, credential, insurer_id, pseudonym, categories, purpose, request_id, client_addr, leaf_hash";
+
+fn index_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Other("ledger index out of range".into()))
+}
+
+fn read_u64(row: &PgRow, name: &'static str) -> Result<u64, StoreError> {
+    let n: i64 = col(row, name)?;
+    u64::try_from(n).map_err(|_| corrupt(name))
+}
+
+fn entry(row: &PgRow) -> Result<LedgerEntryRecord, StoreError> {
+    Ok(LedgerEntryRecord {
+        index: read_u64(row, "leaf_index")?,
+        id: col(row, "id")?,
+        at: col(row, "at")?,
+        account_id: col(row, "account_id")?,
+        organisation_id: col(row, "organisation_id")?,
+        credential: col(row, "credential")?,
+        insurer_id: col(row, "insurer_id")?,
+        pseudonym: col(row, "pseudonym")?,
+        categories: col(row, "categories")?,
+        purpose: col(row, "purpose")?,
+        request_id: col(row, "request_id")?,
+        client_addr: col(row, "client_addr")?,
+        leaf_hash: col(row, "leaf_hash")?,
+    })
+}
+
+fn checkpoint(row: &PgRow) -> Result<LedgerCheckpointRecord, StoreError> {
+    Ok(LedgerCheckpointRecord {
+        tree_size: read_u64(row, "tree_size")?,
+        root: col(row, "root")?,
+        at: col(row, "at")?,
+        note: col(row, "note")?,
+    })
+}
+
+fn index_conflict() -> StoreError {
+    StoreError::Conflict {
+        constraint: INDEX_CONSTRAINT.to_string(),
+    }
+}
+
+async fn size_in(conn: &mut PgConnection) -> Result<u64, StoreError> {
+    let row =
+        sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0)::int8 AS size FROM ledger_entries")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    read_u64(&row, "size")
+}
+
+/// The columns of a batch as arrays, for `UNNEST`.
+#[derive(Default)]
+struct Columns {
+    index: Vec<i64>,
+    id: Vec<Uuid>,
+    at: Vec<OffsetDateTime>,
+    account_id: Vec<Option<Uuid>>,
+    organisation_id: Vec<Uuid>,
+    credential: Vec<String>,
+    insurer_id: Vec<Uuid>,
+    pseudonym: Vec<Vec<u8>>,
+    categories: Vec<String>,
+    purpose: Vec<String>,
+    request_id: Vec<String>,
+    client_addr: Vec<Option<String>>,
+    leaf_hash: Vec<Vec<u8>>,
+}
+
+impl Columns {
+    fn of(rows: &[LedgerEntryRecord]) -> Result<Self, StoreError> {
+        let mut c = Columns::default();
+        for e in rows {
+            c.index.push(index_i64(e.index)?);
+            c.id.push(e.id);
+            c.at.push(micros(e.at));
+            c.account_id.push(e.account_id);
+            c.organisation_id.push(e.organisation_id);
+            c.credential.push(e.credential.clone());
+            c.insurer_id.push(e.insurer_id);
+            c.pseudonym.push(e.pseudonym.clone());
+            c.categories.push(e.categories.clone());
+            c.purpose.push(e.purpose.clone());
+            c.request_id.push(e.request_id.clone());
+            c.client_addr.push(e.client_addr.clone());
+            c.leaf_hash.push(e.leaf_hash.clone());
+        }
+        Ok(c)
+    }
+}
+
+#[async_trait]
+impl LedgerStore for PgStore {
+    async fn ledger_size(&self) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        size_in(&mut conn).await
+    }
+
+    async fn append_ledger_entries(&self, entries: &[LedgerEntryRecord]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let size = size_in(&mut tx).await?;
+        for (i, e) in entries.iter().enumerate() {
+            if e.index != size + i as u64 {
+                return Err(index_conflict());
+            }
+        }
+        let c = Columns::of(entries)?;
+        sqlx::query(
+            "INSERT INTO ledger_entries (leaf_index, id, at, account_id, organisation_id, credential, insurer_id, pseudonym, \
+             categories, purpose, request_id, client_addr, leaf_hash) \
+             SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::uuid[], \
+             $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])",
+        )
+        .bind(&c.index)
+        .bind(&c.id)
+        .bind(&c.at)
+        .bind(&c.account_id)
+        .bind(&c.organisation_id)
+        .bind(&c.credential)
+        .bind(&c.insurer_id)
+        .bind(&c.pseudonym)
+        .bind(&c.categories)
+        .bind(&c.purpose)
+        .bind(&c.request_id)
+        .bind(&c.client_addr)
+        .bind(&c.leaf_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict { constraint } if constraint == INDEX_CONSTRAINT => index_conflict(),
+            other => other,
+        })?;
+        tx.commit().await.map_err(db_err)
+    }
+    async fn list_ledger_entries(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT leaf_index, id, at, account_id, organisation_id, credential, insurer_id, pseudonym, categories, purpose, \
+             request_id, client_addr, leaf_hash FROM ledger_entries WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2",
+        )
+        .bind(index_i64(from)?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(entry).collect()
+    }
+
+    async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT leaf_hash FROM ledger_entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
+        )
+        .bind(index_i64(from)?)
+        .bind(index_i64(to)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| col(r, "leaf_hash")).collect()
+    }
+
+    async fn find_ledger_entries_by_pseudonym(
+        &self,
+        insurer_id: Uuid,
+        pseudonym: &[u8],
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntryRecord>, StoreError> {
+        let before = before.map(index_i64).transpose()?.unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT leaf_index, id, at, account_id, organisation_id, credential, insurer_id, pseudonym, categories, purpose, \
+             request_id, client_addr, leaf_hash FROM ledger_entries \
+             WHERE insurer_id = $1 AND pseudonym = $2 AND leaf_index < $3 ORDER BY leaf_index DESC LIMIT $4",
+        )
+        .bind(insurer_id)
+        .bind(pseudonym)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(entry).collect()
+    }
+
+    async fn find_ledger_entries(
+        &self,
+        filter: &LedgerFilter,
+    ) -> Result<Vec<LedgerEntryRecord>, StoreError> {
+        let mut conditions = vec!["leaf_index < $1".to_string()];
+        let mut n = 1;
+        let mut next = |c: &str| {
+            n += 1;
+            conditions.push(format!("{c} ${n}"));
+        };
+        if filter.account_id.is_some() {
+            next("account_id =");
+        }
+        if filter.organisation_id.is_some() {
+            next("organisation_id =");
+        }
+        if filter.insurer_id.is_some() {
+            next("insurer_id =");
+        }
+        if filter.from.is_some() {
+            next("at >=");
+        }
+        if filter.to.is_some() {
+            next("at <");
+        }
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {} ORDER BY leaf_index DESC LIMIT {}",
+            conditions.join(" AND "),
+            filter.limit
+        );
+        let before = filter
+            .before
+            .map(index_i64)
+            .transpose()?
+            .unwrap_or(i64::MAX);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before);
+        if let Some(a) = filter.account_id {
+            q = q.bind(a);
+        }
+        if let Some(o) = filter.organisation_id {
+            q = q.bind(o);
+        }
+        if let Some(i) = filter.insurer_id {
+            q = q.bind(i);
+        }
+        if let Some(f) = filter.from {
+            q = q.bind(micros(f));
+        }
+        if let Some(t) = filter.to {
+            q = q.bind(micros(t));
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(entry).collect()
+    }
+
+    async fn insert_ledger_checkpoint(
+        &self,
+        cp: &LedgerCheckpointRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ledger_checkpoints (tree_size, root, at, note) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(index_i64(cp.tree_size)?)
+        .bind(&cp.root)
+        .bind(micros(cp.at))
+        .bind(&cp.note)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                constraint: CHECKPOINT_CONSTRAINT.to_string(),
+            },
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn latest_ledger_checkpoint(&self) -> Result<Option<LedgerCheckpointRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tree_size, root, at, note FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(checkpoint).transpose()
+    }
+
+    async fn list_ledger_checkpoints(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<LedgerCheckpointRecord>, StoreError> {
+        let before = before.map(index_i64).transpose()?.unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT tree_size, root, at, note FROM ledger_checkpoints WHERE tree_size < $1 ORDER BY tree_size DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(checkpoint).collect()
+    }
+
+    async fn insert_ledger_verification(
+        &self,
+        v: &LedgerVerificationRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ledger_verifications (id, at, ok, entries, checkpoints, first_bad_index, summary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(v.id)
+        .bind(micros(v.at))
+        .bind(v.ok)
+        .bind(index_i64(v.entries)?)
+        .bind(index_i64(v.checkpoints)?)
+        .bind(v.first_bad_index.map(index_i64).transpose()?)
+        .bind(&v.summary)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn latest_ledger_verification(
+        &self,
+    ) -> Result<Option<LedgerVerificationRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, at, ok, entries, checkpoints, first_bad_index, summary FROM ledger_verifications \
+             ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let first: Option<i64> = col(&row, "first_bad_index")?;
+        Ok(Some(LedgerVerificationRecord {
+            id: col(&row, "id")?,
+            at: col(&row, "at")?,
+            ok: col(&row, "ok")?,
+            entries: read_u64(&row, "entries")?,
+            checkpoints: read_u64(&row, "checkpoints")?,
+            first_bad_index: first
+                .map(|n| u64::try_from(n).map_err(|_| corrupt("first_bad_index")))
+                .transpose()?,
+            summary: col(&row, "summary")?,
+        }))
+    }
+}
