@@ -1412,6 +1412,91 @@ pub(crate) mod tests {
         }
     }
 
+    /// The guard's rows: the demo tests keep none (writes are refused, reads are empty).
+    #[async_trait]
+    impl crate::guard::GuardStore for MemStore {
+        async fn insert_kill_switch(
+            &self,
+            _: &crate::guard::KillSwitchRecord,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+        }
+        async fn release_kill_switch(
+            &self,
+            _: &crate::guard::Scope,
+            _: Option<Uuid>,
+            _: OffsetDateTime,
+        ) -> Result<crate::guard::KillSwitchRecord, StoreError> {
+            Err(StoreError::NotFound)
+        }
+        async fn list_active_kill_switches(
+            &self,
+        ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn find_kill_switches_at(
+            &self,
+            _: OffsetDateTime,
+        ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn insert_suspension(
+            &self,
+            _: &crate::guard::SuspensionRecord,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+        }
+        async fn lift_suspension(
+            &self,
+            _: crate::guard::Subject,
+            _: Uuid,
+            _: Option<Uuid>,
+            _: OffsetDateTime,
+        ) -> Result<crate::guard::SuspensionRecord, StoreError> {
+            Err(StoreError::NotFound)
+        }
+        async fn list_active_suspensions(
+            &self,
+        ) -> Result<Vec<crate::guard::SuspensionRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn count_account_suspensions_since(
+            &self,
+            _: Uuid,
+            _: OffsetDateTime,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn insert_alert(&self, _: &crate::guard::AlertRecord) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+        }
+        async fn list_alerts(&self, _: u32) -> Result<Vec<crate::guard::AlertRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn insert_decoy_cards(
+            &self,
+            _: &[crate::guard::DecoyCardRecord],
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+        }
+        async fn list_decoy_cards(&self) -> Result<Vec<crate::guard::DecoyCardRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn set_practice_opening_hours(
+            &self,
+            _: Uuid,
+            _: Option<&str>,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::NotFound)
+        }
+        async fn find_practice_profile(
+            &self,
+            _: Uuid,
+        ) -> Result<Option<crate::guard::PracticeProfile>, StoreError> {
+            Ok(None)
+        }
+    }
+
     /// Access rows (invitations, passkeys, ceremonies, sessions): delegated to `MemAccess`.
     #[async_trait]
     impl crate::store::AccessStore for MemStore {

@@ -7,6 +7,7 @@ pub mod beneficiaries;
 pub mod cards;
 pub mod clock;
 pub mod demo;
+pub mod guard;
 pub mod ids;
 pub mod keys;
 pub mod ledger;

@@ -347,7 +347,9 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: AccessStore + crate::ledger::LedgerStore + Send + Sync {
+pub trait Store:
+    AccessStore + crate::ledger::LedgerStore + crate::guard::GuardStore + Send + Sync
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

@@ -76,6 +76,105 @@ pub enum Command {
     /// The platform CA for machines' client certificates (mutual TLS).
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Kill switches: switch lookups off (or back on) for a scope, on every server within a second.
+    #[command(subcommand)]
+    Switch(SwitchCommand),
+    /// Decoy cards, held by no real patient: a lookup of one suspends the account at once.
+    #[command(subcommand)]
+    Decoy(DecoyCommand),
+    /// Containment: lift a suspension, declare a practice's opening hours, list alerts.
+    #[command(subcommand)]
+    Guard(GuardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SwitchCommand {
+    /// Switch lookups off for a scope (a kill switch).
+    Off(SwitchSetArgs),
+    /// Switch lookups back on for a scope.
+    On(SwitchSetArgs),
+    /// The scopes switched off now.
+    List(SwitchListArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SwitchSetArgs {
+    /// global, insurer:AMC, domain:OPTI, channel:portal|machine, profession:optician, organisation:ID or account:ID.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: String,
+    /// Why (shown in the console and the alert).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print the switch as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SwitchListArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DecoyCommand {
+    /// Issue decoy cards of an insurer and write their tokens and codes to a file (0600).
+    Issue(DecoyIssueArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DecoyIssueArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+    /// How many.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
+    /// The CSV file for the tokens and codes (created 0600; must not exist).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Lift the suspension of an account (or machine certificate) or an organisation.
+    Lift(GuardLiftArgs),
+    /// Declare (or clear) a practice's opening hours (French local time).
+    Hours(GuardHoursArgs),
+    /// The latest alerts.
+    Alerts(GuardAlertsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GuardLiftArgs {
+    /// The account's id (or the machine certificate's id).
+    #[arg(long, value_name = "ID", conflicts_with = "organisation")]
+    pub account: Option<uuid::Uuid>,
+    /// The organisation's id.
+    #[arg(long, value_name = "ID")]
+    pub organisation: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GuardHoursArgs {
+    /// The practice: its id or AM number.
+    #[arg(long, value_name = "ORG")]
+    pub org: String,
+    /// E.g. "mon-fri 08:30-12:30,14:00-19:00; sat 09:00-12:00".
+    #[arg(long, value_name = "HOURS", conflicts_with = "clear")]
+    pub set: Option<String>,
+    /// Always open.
+    #[arg(long)]
+    pub clear: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GuardAlertsArgs {
+    /// How many (newest first).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

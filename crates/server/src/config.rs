@@ -73,6 +73,8 @@ pub struct Config {
     pub tls_listen: Option<SocketAddr>,
     /// The TLS listener's certificate chain (PEM). Default `<data_dir>/ca/server.pem`.
     pub tls_cert: Option<PathBuf>,
+    /// The guard's thresholds, contact and webhook (`[guard]`; defaults in docs/operating.md).
+    pub guard: app::guard::GuardConfig,
     /// Its private key (PEM). Default `<data_dir>/ca/server-key.pem`.
     pub tls_key: Option<PathBuf>,
     /// The CA that client certificates must chain to. Default `<data_dir>/ca/ca.pem`.
@@ -115,6 +117,7 @@ impl Default for Config {
             tls_listen: None,
             tls_cert: None,
             tls_key: None,
+            guard: app::guard::GuardConfig::default(),
             tls_client_ca: None,
         }
     }
@@ -187,6 +190,12 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.validate_access()?;
+        self.guard
+            .validate()
+            .map_err(|problem| match problem.split_once(": ") {
+                Some((key, p)) => ConfigError::new(key, p),
+                None => ConfigError::new("guard", problem),
+            })?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }

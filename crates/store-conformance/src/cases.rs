@@ -14,6 +14,7 @@ use uuid::Uuid;
 type S = Arc<dyn Store>;
 
 pub use crate::access_cases::*;
+pub use crate::guard_cases::*;
 pub use crate::import_cases::*;
 
 fn conflict(constraint: &str) -> StoreError {

@@ -21,6 +21,7 @@
 mod access_cases;
 pub mod cases;
 mod fixture;
+mod guard_cases;
 mod import_cases;
 pub mod support;
 
@@ -121,6 +122,11 @@ macro_rules! conformance_suite {
             apply_beneficiary_batch_update_keeps_identity_columns,
             apply_beneficiary_batch_is_all_or_nothing,
             find_unseen_beneficiaries_pages_rows_in_effect_not_seen,
+            kill_switches_engage_once_per_scope_release_and_answer_at_a_time,
+            suspensions_are_open_once_lifted_and_counted_per_organisation,
+            alerts_round_trip_newest_first_within_the_limit,
+            decoy_cards_round_trip_all_or_nothing_and_need_their_insurer,
+            practice_profile_carries_profession_and_opening_hours,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

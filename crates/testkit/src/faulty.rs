@@ -642,3 +642,116 @@ impl app::ledger::LedgerStore for FaultyStore {
         self.inner.latest_ledger_verification().await
     }
 }
+
+#[async_trait]
+impl app::guard::GuardStore for FaultyStore {
+    async fn insert_kill_switch(
+        &self,
+        switch: &app::guard::KillSwitchRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_kill_switch(switch).await
+    }
+
+    async fn release_kill_switch(
+        &self,
+        scope: &app::guard::Scope,
+        by: Option<Uuid>,
+        at: time::OffsetDateTime,
+    ) -> Result<app::guard::KillSwitchRecord, StoreError> {
+        self.check()?;
+        self.inner.release_kill_switch(scope, by, at).await
+    }
+
+    async fn list_active_kill_switches(
+        &self,
+    ) -> Result<Vec<app::guard::KillSwitchRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_active_kill_switches().await
+    }
+
+    async fn find_kill_switches_at(
+        &self,
+        at: time::OffsetDateTime,
+    ) -> Result<Vec<app::guard::KillSwitchRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_kill_switches_at(at).await
+    }
+
+    async fn insert_suspension(
+        &self,
+        suspension: &app::guard::SuspensionRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_suspension(suspension).await
+    }
+
+    async fn lift_suspension(
+        &self,
+        subject: app::guard::Subject,
+        subject_id: Uuid,
+        by: Option<Uuid>,
+        at: time::OffsetDateTime,
+    ) -> Result<app::guard::SuspensionRecord, StoreError> {
+        self.check()?;
+        self.inner.lift_suspension(subject, subject_id, by, at).await
+    }
+
+    async fn list_active_suspensions(
+        &self,
+    ) -> Result<Vec<app::guard::SuspensionRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_active_suspensions().await
+    }
+
+    async fn count_account_suspensions_since(
+        &self,
+        organisation_id: Uuid,
+        since: time::OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner
+            .count_account_suspensions_since(organisation_id, since)
+            .await
+    }
+
+    async fn insert_alert(&self, alert: &app::guard::AlertRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_alert(alert).await
+    }
+
+    async fn list_alerts(&self, limit: u32) -> Result<Vec<app::guard::AlertRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_alerts(limit).await
+    }
+
+    async fn insert_decoy_cards(
+        &self,
+        decoys: &[app::guard::DecoyCardRecord],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_decoy_cards(decoys).await
+    }
+
+    async fn list_decoy_cards(&self) -> Result<Vec<app::guard::DecoyCardRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_decoy_cards().await
+    }
+
+    async fn set_practice_opening_hours(
+        &self,
+        practice_id: Uuid,
+        hours: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.set_practice_opening_hours(practice_id, hours).await
+    }
+
+    async fn find_practice_profile(
+        &self,
+        practice_id: Uuid,
+    ) -> Result<Option<app::guard::PracticeProfile>, StoreError> {
+        self.check()?;
+        self.inner.find_practice_profile(practice_id).await
+    }
+}

@@ -161,6 +161,18 @@ impl ApiError {
         e
     }
 
+    /// The same answer under another problem kind (`lookups-suspended`).
+    pub fn with_kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The same answer with another detail (safe to show).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
     /// Attach a cause to log (never sent) to any error.
     pub fn with_internal(mut self, cause: impl std::fmt::Display) -> Self {
         self.internal = Some(cause.to_string());

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
@@ -72,10 +73,14 @@ pub struct AppState {
     /// The access ledger: every disclosure is recorded through it before the answer leaves.
     /// Built with the default origin; `serve`/`demo` replace it with the configured one.
     pub ledger: app::ledger::Ledger,
+    /// Containment: kill switches, suspensions, rate limits and signals (`app::guard`),
+    /// consulted on every request that can disclose personal data.
+    pub guard: app::guard::Guard,
 }
 
 impl AppState {
     pub fn new(ports: app::Ports, config: WebConfig, metrics: Metrics) -> Self {
+        let guard = app::guard::Guard::from_ports(&ports, app::guard::GuardConfig::default());
         let ledger =
             app::ledger::Ledger::new(ports.clone(), app::ledger::LedgerConfig::default());
         Self {
@@ -84,7 +89,14 @@ impl AppState {
             config: Arc::new(config),
             access: None,
             ledger,
+            guard,
         }
+    }
+
+    /// The guard with these thresholds (the server's `[guard]` section).
+    pub fn with_guard(mut self, config: app::guard::GuardConfig) -> Self {
+        self.guard = app::guard::Guard::from_ports(&self.ports, config);
+        self
     }
 
     /// With people's access (passkeys, sessions, invitations).
@@ -108,6 +120,7 @@ fn routes() -> Router<AppState> {
         .merge(auth::router())
         .merge(portal::router())
         .merge(console::router())
+        .merge(guard::router())
         .merge(api::router())
 }
 

@@ -1,6 +1,8 @@
 //! One module per subcommand, and the dispatch.
 
 pub mod ca;
+pub mod decoy;
+pub mod guard;
 pub mod cards;
 pub mod demo;
 pub mod generate;
@@ -9,6 +11,7 @@ pub mod invite;
 pub mod keys;
 pub mod migrate;
 pub mod serve;
+pub mod switch;
 
 use crate::cli::{CardCommand, CardsCommand, Command, GenCommand, ImportCommand};
 use crate::config::Config;
@@ -25,6 +28,9 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Beneficiaries(command) => keys::beneficiaries(config, command).await,
         Command::Invite(args) => invite::run(config, args).await,
         Command::Ca(command) => ca::run(config, command).await,
+        Command::Switch(command) => switch::run(config, command).await,
+        Command::Decoy(crate::cli::DecoyCommand::Issue(args)) => decoy::issue(config, args).await,
+        Command::Guard(command) => guard::run(config, command).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }

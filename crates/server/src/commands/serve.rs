@@ -67,7 +67,9 @@ pub async fn serve_with(
     };
     let access = crate::commands::invite::open_access(config, ports.clone(), addr.port())?;
     let state =
-        web::AppState::new(ports, config.web(), web::Metrics::new()).with_access(access.clone());
+        web::AppState::new(ports, config.web(), web::Metrics::new())
+            .with_access(access.clone())
+            .with_guard(config.guard.clone());
     let app = web::router(state);
 
     // Machines: the same router on a second listener, over mutual TLS.

@@ -10,6 +10,7 @@ mod cli;
 mod demo;
 mod errors;
 mod generate;
+mod guard;
 mod health;
 mod helpers;
 mod imports;

@@ -166,6 +166,7 @@ impl FromRequestParts<AppState> for Authenticated {
             if let (true, Some(access)) = (from_browser, state.access.as_ref()) {
                 check_same_origin(&parts.method, &parts.headers, &access.config().rp_origin)?;
             }
+            suspended(state, &actor).await?;
             return Ok(Authenticated(actor));
         }
         let access = access(state)?;
@@ -173,9 +174,21 @@ impl FromRequestParts<AppState> for Authenticated {
             .ok_or_else(ApiError::unauthorized)?;
         let actor = access.authenticate(&token).await.map_err(problem)?;
         check_same_origin(&parts.method, &parts.headers, &access.config().rp_origin)?;
+        suspended(state, &actor).await?;
         Ok(Authenticated(actor))
     }
 }
+
+/// A suspended account (or organisation) gets the guard's 403 problem on every route that
+/// takes [`Authenticated`], saying whom to contact; nothing else is answered.
+async fn suspended(state: &AppState, actor: &Actor) -> Result<(), ApiError> {
+    state
+        .guard
+        .check_suspended(actor)
+        .await
+        .map_err(|r| crate::guard::problem(&r))
+}
+
 
 /// The same-origin check alone, for the sign-in ceremonies (no session yet).
 #[derive(Debug, Clone, Copy)]
