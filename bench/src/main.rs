@@ -3,6 +3,11 @@
 //! It keeps `--concurrency` requests in flight against one URL for `--duration` seconds
 //! (after a warm-up), and reports requests/s and latency percentiles from an HDR histogram.
 //! Benchmarks only ever target loopback addresses: anything else is refused.
+//!
+//! With `--body-file` it POSTs JSON instead: one body per line of the file, taken in turn by
+//! the workers (the rights-check benchmark sends one real card per request). `--client-cert`
+//! and `--ca` make it a machine on the mutual-TLS listener; `--expect` names the status that
+//! counts as a success (200 by default: any 2xx).
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -33,6 +38,26 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// POST these JSON bodies (one per line, in turn) instead of GET.
+    #[arg(long)]
+    body_file: Option<std::path::PathBuf>,
+    /// The client certificate and key (one PEM file) for mutual TLS.
+    #[arg(long)]
+    client_cert: Option<std::path::PathBuf>,
+    /// The CA certificate (PEM) that signed the server's certificate.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// The status that counts as a success (otherwise any 2xx).
+    #[arg(long)]
+    expect: Option<u16>,
+}
+
+/// What the workers send.
+struct Plan {
+    url: String,
+    bodies: Option<Vec<String>>,
+    next: std::sync::atomic::AtomicUsize,
+    expect: Option<u16>,
 }
 
 struct WorkerResult {
@@ -58,7 +83,7 @@ fn loopback_only(url: &str) -> anyhow::Result<()> {
 
 async fn worker(
     client: reqwest::Client,
-    url: String,
+    plan: std::sync::Arc<Plan>,
     start_measure: Instant,
     end: Instant,
 ) -> anyhow::Result<WorkerResult> {
@@ -69,10 +94,24 @@ async fn worker(
         if t0 >= end {
             break;
         }
-        let res = client.get(&url).send().await;
+        let res = match &plan.bodies {
+            Some(bodies) => {
+                let i = plan.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                client
+                    .post(&plan.url)
+                    .header("content-type", "application/json")
+                    .body(bodies[i % bodies.len()].clone())
+                    .send()
+                    .await
+            }
+            None => client.get(&plan.url).send().await,
+        };
         let good = match res {
             Ok(r) => {
-                let success = r.status().is_success();
+                let success = match plan.expect {
+                    Some(code) => r.status().as_u16() == code,
+                    None => r.status().is_success(),
+                };
                 let _ = r.bytes().await;
                 success
             }
@@ -99,9 +138,37 @@ async fn worker(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     loopback_only(&args.url)?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
+    let mut builder = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency);
+    if let Some(ca) = &args.ca {
+        let pem = std::fs::read(ca).context("--ca cannot be read")?;
+        builder = builder.tls_certs_only([reqwest::Certificate::from_pem(&pem)?]);
+    }
+    if let Some(identity) = &args.client_cert {
+        let pem = std::fs::read(identity).context("--client-cert cannot be read")?;
+        builder = builder.identity(reqwest::Identity::from_pem(&pem)?);
+    }
+    let client = builder.build()?;
+    let bodies = match &args.body_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).context("--body-file cannot be read")?;
+            let lines: Vec<String> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            if lines.is_empty() {
+                bail!("--body-file has no body");
+            }
+            Some(lines)
+        }
+        None => None,
+    };
+    let plan = std::sync::Arc::new(Plan {
+        url: args.url.clone(),
+        bodies,
+        next: std::sync::atomic::AtomicUsize::new(0),
+        expect: args.expect,
+    });
     let start = Instant::now();
     let start_measure = start + Duration::from_secs(args.warmup);
     let end = start_measure + Duration::from_secs(args.duration);
@@ -109,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..args.concurrency {
         tasks.push(tokio::spawn(worker(
             client.clone(),
-            args.url.clone(),
+            plan.clone(),
             start_measure,
             end,
         )));

@@ -762,6 +762,7 @@ pub(crate) mod tests {
         Mutex<Mem>,
         crate::accounts::memory::MemAccess,
         crate::ledger::memory::MemLedger,
+        crate::rights::memory::MemRights,
     );
 
     impl MemStore {
@@ -1494,6 +1495,44 @@ pub(crate) mod tests {
             _: Uuid,
         ) -> Result<Option<crate::guard::PracticeProfile>, StoreError> {
             Ok(None)
+        }
+    }
+
+    /// Engagements and reports: delegated to `MemRights`.
+    #[async_trait]
+    impl crate::rights::RightsStore for MemStore {
+        async fn insert_engagement(
+            &self,
+            e: &crate::rights::EngagementRecord,
+        ) -> Result<(), StoreError> {
+            self.3.insert_engagement(e).await
+        }
+        async fn find_engagement(
+            &self,
+            organisation_id: Uuid,
+            number: &str,
+        ) -> Result<Option<crate::rights::EngagementRecord>, StoreError> {
+            self.3.find_engagement(organisation_id, number).await
+        }
+        async fn insert_not_me_report(
+            &self,
+            r: &crate::rights::NotMeReportRecord,
+        ) -> Result<(), StoreError> {
+            self.3.insert_not_me_report(r).await
+        }
+        async fn find_not_me_report(
+            &self,
+            insurer_id: Uuid,
+            entry: u64,
+        ) -> Result<Option<crate::rights::NotMeReportRecord>, StoreError> {
+            self.3.find_not_me_report(insurer_id, entry).await
+        }
+        async fn list_not_me_reports(
+            &self,
+            insurer_id: Uuid,
+            limit: u32,
+        ) -> Result<Vec<crate::rights::NotMeReportRecord>, StoreError> {
+            self.3.list_not_me_reports(insurer_id, limit).await
         }
     }
 

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod machines;
+pub mod rights;
 pub mod store;
 pub mod synthetic;
 

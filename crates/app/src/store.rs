@@ -348,7 +348,12 @@ pub struct StoreCounts {
 
 #[async_trait]
 pub trait Store:
-    AccessStore + crate::ledger::LedgerStore + crate::guard::GuardStore + Send + Sync
+    AccessStore
+        + crate::ledger::LedgerStore
+        + crate::guard::GuardStore
+        + crate::rights::RightsStore
+        + Send
+        + Sync
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -23,6 +23,7 @@ pub mod cases;
 mod fixture;
 mod guard_cases;
 mod import_cases;
+mod rights_cases;
 pub mod support;
 
 pub use fixture::{Fixture, run};
@@ -122,6 +123,10 @@ macro_rules! conformance_suite {
             apply_beneficiary_batch_update_keeps_identity_columns,
             apply_beneficiary_batch_is_all_or_nothing,
             find_unseen_beneficiaries_pages_rows_in_effect_not_seen,
+            engagement_round_trips_and_is_found_only_by_its_organisation,
+            duplicate_engagement_number_conflicts_on_engagements_number,
+            engagement_needs_its_insurer_and_organisation,
+            not_me_reports_are_one_per_entry_and_keep_to_the_insurer,
             kill_switches_engage_once_per_scope_release_and_answer_at_a_time,
             suspensions_are_open_once_lifted_and_counted_per_organisation,
             alerts_round_trip_newest_first_within_the_limit,

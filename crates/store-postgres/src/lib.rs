@@ -19,6 +19,7 @@ mod guard;
 mod imports;
 mod insurers;
 mod keys;
+mod rights;
 mod ledger;
 
 use crate::codec::u64_count;

@@ -41,6 +41,10 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
         "client_certificates.fingerprint",
         "client_certificates_fingerprint",
     ),
+    ("engagements.id", "engagements_pkey"),
+    ("engagements.number", "engagements_number"),
+    ("not_me_reports.id", "not_me_reports_pkey"),
+    ("not_me_reports.entry", "not_me_reports_entry"),
     ("data_keys.key_id", "data_keys_pkey"),
     (
         "data_keys.scope, data_keys.purpose, data_keys.version",

@@ -18,6 +18,7 @@ mod guard;
 mod imports;
 mod insurers;
 mod keys;
+mod rights;
 mod ledger;
 
 use crate::codec::u64_count;

@@ -19,6 +19,7 @@ use uuid::Uuid;
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
     down: AtomicBool,
+    ledger_down: AtomicBool,
 }
 
 impl FaultyStore {
@@ -26,6 +27,7 @@ impl FaultyStore {
         Self {
             inner,
             down: AtomicBool::new(false),
+            ledger_down: AtomicBool::new(false),
         }
     }
 
@@ -35,6 +37,11 @@ impl FaultyStore {
 
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::SeqCst)
+    }
+
+    /// Fails only the ledger appends (`Unavailable`), everything else keeps working.
+    pub fn set_ledger_down(&self, down: bool) {
+        self.ledger_down.store(down, Ordering::SeqCst);
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -753,5 +760,51 @@ impl app::guard::GuardStore for FaultyStore {
     ) -> Result<Option<app::guard::PracticeProfile>, StoreError> {
         self.check()?;
         self.inner.find_practice_profile(practice_id).await
+    }
+}
+
+#[async_trait]
+impl app::rights::RightsStore for FaultyStore {
+    async fn insert_engagement(
+        &self,
+        engagement: &app::rights::EngagementRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_engagement(engagement).await
+    }
+
+    async fn find_engagement(
+        &self,
+        organisation_id: Uuid,
+        number: &str,
+    ) -> Result<Option<app::rights::EngagementRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_engagement(organisation_id, number).await
+    }
+
+    async fn insert_not_me_report(
+        &self,
+        report: &app::rights::NotMeReportRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_not_me_report(report).await
+    }
+
+    async fn find_not_me_report(
+        &self,
+        insurer_id: Uuid,
+        entry: u64,
+    ) -> Result<Option<app::rights::NotMeReportRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_not_me_report(insurer_id, entry).await
+    }
+
+    async fn list_not_me_reports(
+        &self,
+        insurer_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<app::rights::NotMeReportRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_not_me_reports(insurer_id, limit).await
     }
 }

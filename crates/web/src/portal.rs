@@ -7,6 +7,8 @@
 //! need the session cookie, and send a visitor without one to `/login`. HTML forms that change
 //! state carry the session's synchronizer token (hidden field `csrf`) and pass the Origin check.
 
+pub mod rights;
+
 use crate::AppState;
 use crate::auth::{
     access, check_form_token, check_same_origin, clear_cookie, cookie_name, problem, session_token,
@@ -38,6 +40,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/me", get(me))
         .route("/me/passkeys/{id}/revoke", post(revoke_passkey))
         .route("/logout", post(logout))
+        .merge(rights::router())
         .route("/static/webauthn.js", get(webauthn_js))
         .route("/static/rempart.css", get(rempart_css))
 }

@@ -17,4 +17,5 @@ mod imports;
 mod keys;
 mod mtls;
 mod pages;
+mod rights;
 mod security_headers;

@@ -2,6 +2,7 @@
 
 pub mod beneficiaries;
 pub mod cards;
+pub mod rights;
 
 use crate::AppState;
 use axum::Router;
@@ -9,7 +10,9 @@ use axum::Router;
 /// Every `/api/v1` route but the beneficiary imports (see [`beneficiaries::router`]: their own
 /// body limit, demo mode only, mounted by `crate::router`).
 pub fn router() -> Router<AppState> {
-    Router::new().merge(cards::router())
+    Router::new()
+        .merge(cards::router())
+        .merge(rights::router())
 }
 
 /// The OpenAPI paths of `/api/v1`.
@@ -17,5 +20,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut doc = cards::CardsApiDoc::openapi();
     doc.merge(beneficiaries::BeneficiariesApiDoc::openapi());
+    doc.merge(rights::RightsApiDoc::openapi());
     doc
 }
