@@ -1637,6 +1637,54 @@ pub(crate) mod tests {
         ) -> Result<(), StoreError> {
             self.1.revoke_client_certificate(id, at).await
         }
+        async fn purge_access(
+            &self,
+            now: OffsetDateTime,
+            idle_before: OffsetDateTime,
+        ) -> Result<crate::store::AccessPurge, StoreError> {
+            self.1.purge_access(now, idle_before).await
+        }
+    }
+
+    /// Idempotency records: delegated to `MemAccess`.
+    #[async_trait]
+    impl crate::idempotency::IdempotencyStore for MemStore {
+        async fn insert_idempotency(
+            &self,
+            r: &crate::idempotency::IdempotencyRecord,
+        ) -> Result<(), StoreError> {
+            crate::idempotency::IdempotencyStore::insert_idempotency(&self.1, r).await
+        }
+        async fn find_idempotency(
+            &self,
+            actor_id: Uuid,
+            route: &str,
+            key: &str,
+        ) -> Result<Option<crate::idempotency::IdempotencyRecord>, StoreError> {
+            crate::idempotency::IdempotencyStore::find_idempotency(&self.1, actor_id, route, key).await
+        }
+        async fn complete_idempotency(
+            &self,
+            id: Uuid,
+            request_hash: &[u8],
+            status: u16,
+            response: &[u8],
+        ) -> Result<(), StoreError> {
+            crate::idempotency::IdempotencyStore::complete_idempotency(
+                &self.1,
+                id,
+                request_hash,
+                status,
+                response,
+            )
+            .await
+        }
+        async fn delete_idempotency(&self, id: Uuid) -> Result<(), StoreError> {
+            crate::idempotency::IdempotencyStore::delete_idempotency(&self.1, id).await
+        }
+        async fn purge_idempotency(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+            crate::idempotency::IdempotencyStore::purge_idempotency(&self.1, now).await
+        }
     }
 
     pub(crate) fn ports(store: Arc<MemStore>) -> Ports {

@@ -8,6 +8,7 @@ pub mod cards;
 pub mod clock;
 pub mod demo;
 pub mod guard;
+pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod ledger;

@@ -94,3 +94,153 @@ pub async fn record(
     store.insert_client_certificate(certificate).await?;
     Ok(())
 }
+
+/// What the platform CA signs: a new key pair and its certificate. The private key is in the
+/// answer once and never kept.
+#[derive(Clone)]
+pub struct Signed {
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    /// SHA-256 of the certificate (DER).
+    pub fingerprint: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The CA certificate (for the machine's trust store).
+    pub ca_pem: String,
+}
+
+impl std::fmt::Debug for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signed")
+            .field("serial", &self.serial)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The platform CA (the server implements it with rcgen over the CA key).
+pub trait CertificateAuthority: Send + Sync {
+    /// Signs a client certificate `id` (its serial derives from it) for `name`, a machine of
+    /// `organisation_name` with `role`, valid from `now` for `days`.
+    fn sign(
+        &self,
+        id: Uuid,
+        organisation_name: &str,
+        role: Role,
+        name: &str,
+        now: OffsetDateTime,
+        days: u32,
+    ) -> Result<Signed, String>;
+}
+
+/// What to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRequest {
+    pub organisation_id: Uuid,
+    /// Default: `insurer_staff` for an insurer, `professional` for a practice.
+    pub role: Option<Role>,
+    pub display_name: String,
+    pub days: u32,
+}
+
+/// An issued certificate: its record and the bundle to hand over once.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub record: ClientCertificateRecord,
+    pub signed: Signed,
+}
+
+/// Issues a client certificate. `by`: an operator administrator who stepped up (the console);
+/// `None`: the command line (the local operator).
+pub async fn issue(
+    ports: &crate::Ports,
+    ca: &dyn CertificateAuthority,
+    by: Option<&Actor>,
+    step_up_window: time::Duration,
+    request: &IssueRequest,
+) -> Result<Issued, AccessError> {
+    if let Some(actor) = by {
+        crate::accounts::policy::may_manage_certificates(actor)?;
+        crate::accounts::require_step_up(actor, ports.clock.now(), step_up_window)?;
+    }
+    let name = request.display_name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AccessError::Invalid(
+            "the name must be 1 to 100 printable characters".into(),
+        ));
+    }
+    if !(1..=825).contains(&request.days) {
+        return Err(AccessError::Invalid(
+            "the validity must be 1 to 825 days".into(),
+        ));
+    }
+    let store = ports.store.as_ref();
+    let org = match store.get_organisation(request.organisation_id).await {
+        Ok(org) => org,
+        Err(StoreError::NotFound) => return Err(AccessError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let role = match request.role {
+        Some(role) => role,
+        None => default_role(org.kind).ok_or_else(|| {
+            AccessError::Invalid("a machine of the operator needs its role".into())
+        })?,
+    };
+    let id = ports.new_id();
+    let now = ports.clock.now();
+    let signed = ca
+        .sign(id, &org.name, role, name, now, request.days)
+        .map_err(AccessError::Internal)?;
+    let record = ClientCertificateRecord {
+        id,
+        organisation_id: org.id,
+        role,
+        display_name: name.to_string(),
+        serial: signed.serial.clone(),
+        fingerprint: signed.fingerprint.clone(),
+        not_before: signed.not_before,
+        not_after: signed.not_after,
+        created_at: now,
+        revoked_at: None,
+    };
+    self::record(store, &record).await?;
+    tracing::info!(certificate = %id, organisation = %org.id, role = %role, "client certificate issued");
+    Ok(Issued { record, signed })
+}
+
+/// Every client certificate (operators only).
+pub async fn list(
+    store: &dyn Store,
+    actor: &Actor,
+) -> Result<Vec<ClientCertificateRecord>, AccessError> {
+    if !actor.is_operator() {
+        return Err(AccessError::NotFound);
+    }
+    Ok(store.list_client_certificates().await?)
+}
+
+/// Revokes a certificate (an operator administrator who stepped up); refused from its next
+/// request.
+pub async fn revoke(
+    ports: &crate::Ports,
+    actor: &Actor,
+    step_up_window: time::Duration,
+    id: Uuid,
+) -> Result<(), AccessError> {
+    crate::accounts::policy::may_manage_certificates(actor)?;
+    crate::accounts::require_step_up(actor, ports.clock.now(), step_up_window)?;
+    match ports
+        .store
+        .revoke_client_certificate(id, ports.clock.now())
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(certificate = %id, "client certificate revoked");
+            Ok(())
+        }
+        Err(StoreError::NotFound) => Err(AccessError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}

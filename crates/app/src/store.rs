@@ -352,6 +352,7 @@ pub trait Store:
         + crate::ledger::LedgerStore
         + crate::guard::GuardStore
         + crate::rights::RightsStore
+        + crate::idempotency::IdempotencyStore
         + Send
         + Sync
 {
@@ -677,4 +678,21 @@ pub trait AccessStore: Send + Sync {
         id: Uuid,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+
+    /// Deletes what can no longer be used: ceremonies expired at `now`, sessions past their
+    /// absolute end at `now` or last seen before `idle_before`, and unused invitations expired
+    /// at `now` (used ones stay: they record who invited whom).
+    async fn purge_access(
+        &self,
+        now: OffsetDateTime,
+        idle_before: OffsetDateTime,
+    ) -> Result<AccessPurge, StoreError>;
+}
+
+/// What [`AccessStore::purge_access`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessPurge {
+    pub ceremonies: u64,
+    pub sessions: u64,
+    pub invitations: u64,
 }

@@ -37,8 +37,7 @@ pub struct Config {
     /// Largest beneficiary file accepted by the import API (bytes, streamed; the import route
     /// does not take `max_body_bytes`). Default 2 GiB.
     pub import_max_bytes: u64,
-    /// Set by `rempart demo` only, never by a file or the environment: mounts the routes that
-    /// wait for insurer authentication (beneficiary imports).
+    /// Set by `rempart demo` only, never by a file or the environment.
     #[serde(skip)]
     pub demo: bool,
     /// On SIGTERM/SIGINT, how long open requests may finish (seconds). Default 10.
@@ -79,6 +78,15 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// The CA that client certificates must chain to. Default `<data_dir>/ca/ca.pem`.
     pub tls_client_ca: Option<PathBuf>,
+    /// Addresses of TLS-terminating proxies in front of `listen`: only from them are
+    /// `X-Client-Cert` (a forwarded client certificate, verified against `tls_client_ca`) and
+    /// `X-Forwarded-For` read. Default none.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Sign-in and enrolment ceremonies per client address and minute (then 429); 0: no
+    /// limit. Default 30.
+    pub auth_rate_per_minute: u32,
+    /// How many ceremonies may come at once before the rate applies. Default 10.
+    pub auth_rate_burst: u32,
 }
 
 /// Which `KeyProvider` holds the key-encryption keys.
@@ -119,6 +127,9 @@ impl Default for Config {
             tls_key: None,
             guard: app::guard::GuardConfig::default(),
             tls_client_ca: None,
+            trusted_proxies: Vec::new(),
+            auth_rate_per_minute: 30,
+            auth_rate_burst: 10,
         }
     }
 }
@@ -254,6 +265,18 @@ impl Config {
                 ));
             }
         }
+        if self.auth_rate_per_minute > 100_000 {
+            return Err(ConfigError::new(
+                "auth_rate_per_minute",
+                "must be between 0 (no limit) and 100000",
+            ));
+        }
+        if !(1..=10_000).contains(&self.auth_rate_burst) {
+            return Err(ConfigError::new(
+                "auth_rate_burst",
+                "must be between 1 and 10000",
+            ));
+        }
         if self.shutdown_grace_secs > 3600 {
             return Err(ConfigError::new(
                 "shutdown_grace_secs",
@@ -367,8 +390,10 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             request_timeout: self.request_timeout(),
             hsts: self.hsts,
-            demo: self.demo,
             import_max_bytes: self.import_max_bytes,
+            trusted_proxies: self.trusted_proxies.clone(),
+            auth_rate_per_minute: self.auth_rate_per_minute,
+            auth_rate_burst: self.auth_rate_burst,
             ..web::WebConfig::default()
         }
     }
@@ -572,7 +597,6 @@ mod tests {
         let c = load("", &Overrides::default()).unwrap();
         assert_eq!(c.import_max_bytes, 2 * 1024 * 1024 * 1024);
         assert_eq!(c.web().import_max_bytes, 2 * 1024 * 1024 * 1024);
-        assert!(!c.web().demo);
         let c = load("import_max_bytes = 10485760\n", &Overrides::default()).unwrap();
         assert_eq!(c.web().import_max_bytes, 10 * 1024 * 1024);
         assert_eq!(
@@ -587,6 +611,35 @@ mod tests {
                 .unwrap_err()
                 .key,
             "demo"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_sign_in_rate_are_read_and_checked() {
+        let c = load("", &Overrides::default()).unwrap();
+        assert!(c.web().trusted_proxies.is_empty());
+        assert_eq!(
+            (c.web().auth_rate_per_minute, c.web().auth_rate_burst),
+            (30, 10)
+        );
+        let c = load(
+            "trusted_proxies = [\"10.0.0.5\", \"::1\"]\nauth_rate_per_minute = 0\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.web().trusted_proxies.len(), 2);
+        assert_eq!(c.web().auth_rate_per_minute, 0);
+        assert_eq!(
+            load("trusted_proxies = [\"nope\"]\n", &Overrides::default())
+                .unwrap_err()
+                .key,
+            "trusted_proxies"
+        );
+        assert_eq!(
+            load("auth_rate_burst = 0\n", &Overrides::default())
+                .unwrap_err()
+                .key,
+            "auth_rate_burst"
         );
     }
 

@@ -47,9 +47,23 @@ pub fn paths(config: &Config) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
+/// The verifier of client certificates: they must chain to `tls_client_ca` (the platform CA).
+pub fn client_verifier(config: &Config) -> anyhow::Result<web::tls::ClientVerifier> {
+    let (_, _, client_ca) = paths(config);
+    let mut roots = RootCertStore::empty();
+    for ca in certs(&client_ca).context("tls_client_ca")? {
+        roots
+            .add(ca)
+            .context("tls_client_ca: not a usable CA certificate")?;
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .context("cannot build the client-certificate verifier")
+}
+
 /// The server configuration of the mutual-TLS listener.
 pub fn server_config(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let (cert, key, client_ca) = paths(config);
+    let (cert, key, _) = paths(config);
     let chain = certs(&cert).context("tls_cert")?;
     let key = PrivateKeyDer::from_pem_file(&key).with_context(|| {
         format!(
@@ -57,15 +71,7 @@ pub fn server_config(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig
             key.display()
         )
     })?;
-    let mut roots = RootCertStore::empty();
-    for ca in certs(&client_ca).context("tls_client_ca")? {
-        roots
-            .add(ca)
-            .context("tls_client_ca: not a usable CA certificate")?;
-    }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .context("cannot build the client-certificate verifier")?;
+    let verifier = client_verifier(config)?;
     let mut server = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?

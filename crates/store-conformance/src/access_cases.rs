@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::support::*;
+use app::idempotency::IdempotencyRecord;
 use app::store::{
     AccountRecord, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
     SessionRecord, Store, StoreError,
@@ -282,4 +283,173 @@ pub async fn a_client_certificate_is_revoked_once_and_needs_its_organisation(sto
             .await,
         Err(StoreError::Conflict { .. })
     ));
+}
+
+pub async fn purge_access_deletes_expired_ceremonies_sessions_and_unused_invitations(store: S) {
+    let a = given_account(&*store).await;
+    // Ceremonies: one expired at 300 s, one live until 600 s.
+    let ceremony = |expires: i64| CeremonyRecord {
+        id: new_id(),
+        kind: "login".into(),
+        state: "{}".into(),
+        account_id: None,
+        session_id: None,
+        created_at: at(0),
+        expires_at: at(expires),
+    };
+    let (old_c, live_c) = (ceremony(300), ceremony(600));
+    store.insert_ceremony(&old_c).await.unwrap();
+    store.insert_ceremony(&live_c).await.unwrap();
+    // Sessions: past its absolute end, idle, and live.
+    let mut ended = session(a.id, &[1; 32]);
+    ended.expires_at = at(300);
+    let mut idle = session(a.id, &[2; 32]);
+    idle.last_seen_at = at(10);
+    let mut live = session(a.id, &[3; 32]);
+    live.last_seen_at = at(200);
+    for s in [&ended, &idle, &live] {
+        store.insert_session(s).await.unwrap();
+    }
+    // Invitations: expired unused, expired but used, live.
+    let mut expired = invitation(a.organisation_id, &[4; 32]);
+    expired.expires_at = at(300);
+    let mut used = invitation(a.organisation_id, &[5; 32]);
+    used.expires_at = at(300);
+    let live_i = invitation(a.organisation_id, &[6; 32]);
+    for i in [&expired, &used, &live_i] {
+        store.insert_invitation(i).await.unwrap();
+    }
+    store.use_invitation(used.id, at(100)).await.unwrap();
+
+    let purged = store.purge_access(at(300), at(100)).await.unwrap();
+    assert_eq!(
+        purged,
+        app::store::AccessPurge {
+            ceremonies: 1,
+            sessions: 2,
+            invitations: 1,
+        }
+    );
+    assert_eq!(store.take_ceremony(old_c.id).await.unwrap(), None);
+    assert_eq!(store.take_ceremony(live_c.id).await.unwrap(), Some(live_c));
+    assert_eq!(store.find_session(&[1; 32]).await.unwrap(), None);
+    assert_eq!(store.find_session(&[2; 32]).await.unwrap(), None);
+    assert_eq!(store.find_session(&[3; 32]).await.unwrap(), Some(live));
+    assert_eq!(store.find_invitation(&[4; 32]).await.unwrap(), None);
+    assert!(store.find_invitation(&[5; 32]).await.unwrap().is_some());
+    assert_eq!(store.find_invitation(&[6; 32]).await.unwrap(), Some(live_i));
+    // Nothing left to purge.
+    assert_eq!(
+        store.purge_access(at(300), at(100)).await.unwrap(),
+        app::store::AccessPurge::default()
+    );
+}
+
+fn idempotency(actor: Uuid, route: &str, key: &str, created: i64) -> IdempotencyRecord {
+    IdempotencyRecord {
+        id: new_id(),
+        actor_id: actor,
+        organisation_id: new_id(),
+        route: route.into(),
+        key: key.into(),
+        request_hash: None,
+        status: None,
+        response: None,
+        created_at: at(created),
+        expires_at: at(created) + Duration::hours(24),
+    }
+}
+
+pub async fn idempotency_records_are_one_per_caller_route_and_key(store: S) {
+    let (me, other) = (new_id(), new_id());
+    let r = idempotency(me, "POST /api/v1/invitations", "k-1", 0);
+    store.insert_idempotency(&r).await.unwrap();
+    assert_eq!(
+        store
+            .find_idempotency(me, "POST /api/v1/invitations", "k-1")
+            .await
+            .unwrap(),
+        Some(r.clone())
+    );
+    // The same key again for that caller and route: refused.
+    assert_eq!(
+        store
+            .insert_idempotency(&idempotency(me, "POST /api/v1/invitations", "k-1", 1))
+            .await,
+        Err(conflict("idempotency_key"))
+    );
+    // Another caller, or another route, has its own keys.
+    store
+        .insert_idempotency(&idempotency(other, "POST /api/v1/invitations", "k-1", 1))
+        .await
+        .unwrap();
+    store
+        .insert_idempotency(&idempotency(me, "POST /api/v1/other", "k-1", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_idempotency(me, "POST /api/v1/invitations", "k-2")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_idempotency(other, "POST /api/v1/invitations", "k-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .actor_id,
+        other
+    );
+}
+
+pub async fn idempotency_records_complete_delete_and_purge(store: S) {
+    let me = new_id();
+    let r = idempotency(me, "POST /x", "k", 0);
+    store.insert_idempotency(&r).await.unwrap();
+    store
+        .complete_idempotency(r.id, &[7; 32], 201, &[0, 1, 2, 255])
+        .await
+        .unwrap();
+    let found = store
+        .find_idempotency(me, "POST /x", "k")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.request_hash, Some(vec![7; 32]));
+    assert_eq!(found.status, Some(201));
+    assert_eq!(found.response, Some(vec![0, 1, 2, 255]));
+    assert_eq!(
+        store
+            .complete_idempotency(new_id(), &[7; 32], 201, b"")
+            .await,
+        Err(StoreError::NotFound)
+    );
+    store.delete_idempotency(r.id).await.unwrap();
+    store.delete_idempotency(r.id).await.unwrap(); // absent: not an error
+    assert_eq!(
+        store.find_idempotency(me, "POST /x", "k").await.unwrap(),
+        None
+    );
+
+    // Purge: what expired at `now` goes, the rest stays.
+    let old = idempotency(me, "POST /x", "old", 0);
+    let young = idempotency(me, "POST /x", "young", 3600);
+    store.insert_idempotency(&old).await.unwrap();
+    store.insert_idempotency(&young).await.unwrap();
+    assert_eq!(store.purge_idempotency(old.expires_at).await.unwrap(), 1);
+    assert_eq!(
+        store.find_idempotency(me, "POST /x", "old").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .find_idempotency(me, "POST /x", "young")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.purge_idempotency(old.expires_at).await.unwrap(), 0);
 }

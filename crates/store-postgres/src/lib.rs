@@ -15,6 +15,7 @@ mod cards;
 mod codec;
 mod contracts;
 mod error;
+mod idempotency;
 mod guard;
 mod imports;
 mod insurers;

@@ -4,8 +4,8 @@ use crate::SqliteStore;
 use crate::codec::{col, corrupt, parsed, timestamp_col, timestamp_text};
 use crate::error::db_err;
 use app::store::{
-    AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
-    SessionRecord, StoreError,
+    AccessPurge, AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord,
+    InvitationRecord, SessionRecord, StoreError,
 };
 use async_trait::async_trait;
 use domain::accounts::{ProfessionalId, Role};
@@ -387,5 +387,38 @@ impl AccessStore for SqliteStore {
         .await
         .map_err(db_err)?;
         found(done.rows_affected())
+    }
+
+    async fn purge_access(
+        &self,
+        now: OffsetDateTime,
+        idle_before: OffsetDateTime,
+    ) -> Result<AccessPurge, StoreError> {
+        let ceremonies = sqlx::query("DELETE FROM ceremonies WHERE expires_at <= ?1")
+            .bind(timestamp_text(now)?)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at < ?2")
+                .bind(timestamp_text(now)?)
+                .bind(timestamp_text(idle_before)?)
+                .execute(&self.writer)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        let invitations =
+            sqlx::query("DELETE FROM invitations WHERE used_at IS NULL AND expires_at <= ?1")
+                .bind(timestamp_text(now)?)
+                .execute(&self.writer)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        Ok(AccessPurge {
+            ceremonies,
+            sessions,
+            invitations,
+        })
     }
 }

@@ -50,6 +50,11 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
         "data_keys.scope, data_keys.purpose, data_keys.version",
         "data_keys_version",
     ),
+    ("idempotency.id", "idempotency_pkey"),
+    (
+        "idempotency.actor_id, idempotency.route, idempotency.idem_key",
+        "idempotency_key",
+    ),
 ];
 
 /// The constraint name reported for every broken foreign key (SQLite does not say which).

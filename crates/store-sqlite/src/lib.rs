@@ -14,6 +14,7 @@ mod cards;
 mod codec;
 mod contracts;
 mod error;
+mod idempotency;
 mod guard;
 mod imports;
 mod insurers;

@@ -553,6 +553,15 @@ impl app::store::AccessStore for FaultyStore {
         self.check()?;
         self.inner.revoke_client_certificate(id, at).await
     }
+
+    async fn purge_access(
+        &self,
+        now: time::OffsetDateTime,
+        idle_before: time::OffsetDateTime,
+    ) -> Result<app::store::AccessPurge, StoreError> {
+        self.check()?;
+        self.inner.purge_access(now, idle_before).await
+    }
 }
 
 #[async_trait]
@@ -806,5 +815,49 @@ impl app::rights::RightsStore for FaultyStore {
     ) -> Result<Vec<app::rights::NotMeReportRecord>, StoreError> {
         self.check()?;
         self.inner.list_not_me_reports(insurer_id, limit).await
+    }
+}
+
+#[async_trait]
+impl app::idempotency::IdempotencyStore for FaultyStore {
+    async fn insert_idempotency(
+        &self,
+        record: &app::idempotency::IdempotencyRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_idempotency(record).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        actor_id: Uuid,
+        route: &str,
+        key: &str,
+    ) -> Result<Option<app::idempotency::IdempotencyRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_idempotency(actor_id, route, key).await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        id: Uuid,
+        request_hash: &[u8],
+        status: u16,
+        response: &[u8],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner
+            .complete_idempotency(id, request_hash, status, response)
+            .await
+    }
+
+    async fn delete_idempotency(&self, id: Uuid) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.delete_idempotency(id).await
+    }
+
+    async fn purge_idempotency(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.purge_idempotency(now).await
     }
 }

@@ -133,6 +133,11 @@ impl ApiError {
         )
     }
 
+    /// Too many requests from this client (rate limits); add `retry-after`.
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
+    }
+
     pub fn unprocessable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail)
     }

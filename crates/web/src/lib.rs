@@ -13,6 +13,7 @@ pub mod console;
 pub mod error;
 pub mod guard;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -39,14 +40,21 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Send `strict-transport-security` (when served over TLS, directly or behind a proxy).
     pub hsts: bool,
-    /// The server runs `rempart demo`: routes that wait for the access issue's authentication
-    /// (the insurers' beneficiary imports) are mounted only then.
-    pub demo: bool,
     /// Largest beneficiary file accepted by `POST /api/v1/insurers/{amc}/beneficiary-imports`
     /// (streamed; the global `max_body_bytes` does not apply to it). Default 2 GiB.
     pub import_max_bytes: u64,
     /// The timeout of a beneficiary import request instead of `request_timeout`. Default 6 h.
     pub import_timeout: Duration,
+    /// Addresses of TLS-terminating proxies: only their `X-Client-Cert` (a forwarded client
+    /// certificate) and `X-Forwarded-For` are read. Default none.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Sign-in and enrolment ceremonies (`/api/v1/auth/login/*`, `/api/v1/auth/enrol/*`)
+    /// allowed per client address and minute (then 429 with `retry-after`); `0` turns the
+    /// limit off. Default here 0 (off: in-process tests sign in many times from one address);
+    /// the server's configuration defaults to 30.
+    pub auth_rate_per_minute: u32,
+    /// How many of them may come at once before the per-minute rate applies. Default 10.
+    pub auth_rate_burst: u32,
 }
 
 impl Default for WebConfig {
@@ -55,9 +63,11 @@ impl Default for WebConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             hsts: false,
-            demo: false,
             import_max_bytes: 2 * 1024 * 1024 * 1024,
             import_timeout: Duration::from_secs(6 * 3600),
+            trusted_proxies: Vec::new(),
+            auth_rate_per_minute: 0,
+            auth_rate_burst: 10,
         }
     }
 }
@@ -70,6 +80,14 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// People's access (passkeys, sessions); `None`: the access routes answer 503.
     pub access: Option<app::accounts::Access>,
+    /// The platform CA's client-certificate verifier, for certificates forwarded by trusted
+    /// proxies (`None`: `X-Client-Cert` is never read).
+    pub client_verifier: Option<tls::ClientVerifier>,
+    /// The rate limit of the sign-in and enrolment ceremonies, per client address.
+    pub auth_limiter: Option<Arc<auth::limit::AuthLimiter>>,
+    /// The platform CA, to issue client certificates from the console (`None`: no CA key on
+    /// this server).
+    pub ca: Option<Arc<dyn app::machines::CertificateAuthority>>,
     /// The access ledger: every disclosure is recorded through it before the answer leaves.
     /// Built with the default origin; `serve`/`demo` replace it with the configured one.
     pub ledger: app::ledger::Ledger,
@@ -83,11 +101,16 @@ impl AppState {
         let guard = app::guard::Guard::from_ports(&ports, app::guard::GuardConfig::default());
         let ledger =
             app::ledger::Ledger::new(ports.clone(), app::ledger::LedgerConfig::default());
+        let auth_limiter =
+            auth::limit::AuthLimiter::new(&config, ports.clock.clone()).map(Arc::new);
         Self {
             ports,
             metrics,
             config: Arc::new(config),
             access: None,
+            client_verifier: None,
+            auth_limiter,
+            ca: None,
             ledger,
             guard,
         }
@@ -102,6 +125,19 @@ impl AppState {
     /// With people's access (passkeys, sessions, invitations).
     pub fn with_access(mut self, access: app::accounts::Access) -> Self {
         self.access = Some(access);
+        self
+    }
+
+    /// Issuing client certificates from the console with `ca`.
+    pub fn with_ca(mut self, ca: Arc<dyn app::machines::CertificateAuthority>) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Accepting client certificates forwarded by the trusted proxies
+    /// ([`WebConfig::trusted_proxies`]), verified by `verifier` (the platform CA's).
+    pub fn with_client_verifier(mut self, verifier: tls::ClientVerifier) -> Self {
+        self.client_verifier = Some(verifier);
         self
     }
 }
@@ -135,14 +171,13 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(DefaultBodyLimit::max(max_body));
-    // Beneficiary imports stream large bodies under their own limit; demo mode only until
-    // insurers authenticate (the access issue).
-    let routes = if state.config.demo {
-        limited.merge(api::beneficiaries::router())
-    } else {
-        limited
-    };
-    routes
+    // Beneficiary imports stream large bodies under their own limit (not the global one).
+    limited
+        .merge(api::beneficiaries::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_context,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::request_context,
@@ -161,9 +196,13 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address goes with every request (rate limits, trusted proxies).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// For tests only: the application plus routes that exercise the error paths

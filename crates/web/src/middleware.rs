@@ -3,11 +3,12 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorParts, PROBLEM_JSON, PendingProblem, render};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -84,6 +85,65 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy
+/// (`trusted_proxies`), the last address of its `X-Forwarded-For`. Rate limits key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Who is on the other end: sets [`ClientAddr`], and takes the client certificate a trusted
+/// TLS-terminating proxy forwarded in `X-Client-Cert` (verified against the platform CA, see
+/// [`crate::tls::verify_forwarded`]) as the request's [`crate::tls::PeerCertificate`]. From any
+/// other peer, and on the mutual-TLS listener (which has the real one), the header is dropped
+/// unread. A forwarded certificate that does not verify answers 401.
+pub(crate) async fn client_context(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let trusted = peer.is_some_and(|p| state.config.trusted_proxies.contains(&p));
+    let forwarded_for = trusted
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .next_back()
+        })
+        .flatten();
+    if let Some(client) = forwarded_for.or(peer) {
+        req.extensions_mut().insert(ClientAddr(client));
+    }
+    let header = req.headers_mut().remove(crate::tls::X_CLIENT_CERT);
+    let on_tls = req
+        .extensions()
+        .get::<crate::tls::PeerCertificate>()
+        .is_some();
+    if let (Some(value), false, true, Some(verifier)) =
+        (header, on_tls, trusted, state.client_verifier.as_ref())
+    {
+        let now = state.ports.clock.now();
+        let verified = value
+            .to_str()
+            .map_err(|_| crate::tls::ForwardedError::Malformed)
+            .and_then(|v| crate::tls::verify_forwarded(verifier, v, now));
+        match verified {
+            Ok(peer) => {
+                req.extensions_mut().insert(peer);
+            }
+            Err(e) => {
+                return ApiError::unauthorized().with_internal(e).into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// Gives the request its id (any id sent by the client is dropped), runs it inside a span under
 /// the configured timeout, renders problems with the request id, logs and counts the answer.
 pub(crate) async fn request_context(
@@ -140,7 +200,8 @@ fn finish_problem(response: Response, request_id: &str) -> Response {
     let parts = match pending {
         Some(PendingProblem(parts)) => parts,
         None if status.is_client_error() || status.is_server_error() => {
-            if is_problem(response.headers()) {
+            // A problem already, or an HTML page made for people (the pages' 404).
+            if is_problem(response.headers()) || is_html(response.headers()) {
                 return response;
             }
             std::sync::Arc::new(ApiError::from_status(status).into_parts())
@@ -177,4 +238,11 @@ fn is_problem(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }

@@ -256,6 +256,12 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
+impl CsrfForm {
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Revokes one of the visitor's passkeys (never the last one).
 async fn revoke_passkey(
     State(state): State<AppState>,

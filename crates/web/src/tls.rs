@@ -48,9 +48,9 @@ pub async fn serve_tls(
     let acceptor = TlsAcceptor::from(config);
     tokio::pin!(shutdown);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer_addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot accept a TLS connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -87,6 +87,8 @@ pub async fn serve_tls(
                 if let Some(peer) = peer {
                     req.extensions_mut().insert(peer);
                 }
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer_addr));
                 req
             });
             let result = hyper::server::conn::http1::Builder::new()
@@ -97,4 +99,49 @@ pub async fn serve_tls(
             }
         });
     }
+}
+
+/// The header a TLS-terminating proxy forwards the client certificate in: URL-encoded PEM, as
+/// nginx's `$ssl_client_escaped_cert`.
+pub const X_CLIENT_CERT: &str = "x-client-cert";
+
+/// Why a forwarded certificate was refused (never shown: the answer is a plain 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardedError {
+    #[error("the forwarded certificate is not URL-encoded PEM")]
+    Malformed,
+    #[error("the forwarded certificate does not verify: {0}")]
+    Refused(String),
+}
+
+/// The client-certificate verifier of the platform CA (the same rustls verifier the
+/// mutual-TLS listener's handshake uses), for certificates forwarded by trusted proxies.
+pub type ClientVerifier = Arc<dyn rustls::server::danger::ClientCertVerifier>;
+
+/// A certificate forwarded by a trusted TLS-terminating proxy (`X-Client-Cert`, URL-encoded
+/// PEM, leaf first then any intermediates): the chain must verify against the platform CA at
+/// `now`, exactly as at the mutual-TLS handshake; answers the leaf's fingerprint (the store
+/// lookup that follows checks revocation and the organisation, as for a direct certificate).
+pub fn verify_forwarded(
+    verifier: &ClientVerifier,
+    header: &str,
+    now: time::OffsetDateTime,
+) -> Result<PeerCertificate, ForwardedError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, UnixTime};
+    let pem = percent_encoding::percent_decode_str(header)
+        .decode_utf8()
+        .map_err(|_| ForwardedError::Malformed)?;
+    let chain = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ForwardedError::Malformed)?;
+    let (leaf, intermediates) = chain.split_first().ok_or(ForwardedError::Malformed)?;
+    let seconds = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+    let at = UnixTime::since_unix_epoch(Duration::from_secs(seconds));
+    verifier
+        .verify_client_cert(leaf, intermediates, at)
+        .map_err(|e| ForwardedError::Refused(e.to_string()))?;
+    Ok(PeerCertificate {
+        fingerprint: fingerprint(leaf.as_ref()),
+    })
 }

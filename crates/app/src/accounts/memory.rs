@@ -1,8 +1,9 @@
 //! An in-memory `AccessStore`, for test doubles of the `Store` (e.g. the demo's tests).
 
+use crate::idempotency::{IdempotencyRecord, IdempotencyStore};
 use crate::store::{
-    AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord, InvitationRecord,
-    SessionRecord, StoreError,
+    AccessPurge, AccessStore, CeremonyRecord, ClientCertificateRecord, CredentialRecord,
+    InvitationRecord, SessionRecord, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -16,6 +17,7 @@ struct Rows {
     ceremonies: Vec<CeremonyRecord>,
     sessions: Vec<SessionRecord>,
     certificates: Vec<ClientCertificateRecord>,
+    idempotency: Vec<IdempotencyRecord>,
 }
 
 /// Invitations, credentials, ceremonies and sessions kept in memory, with the store's rules
@@ -264,5 +266,91 @@ impl AccessStore for MemAccess {
             }
             None => Err(StoreError::NotFound),
         })
+    }
+    async fn purge_access(
+        &self,
+        now: OffsetDateTime,
+        idle_before: OffsetDateTime,
+    ) -> Result<AccessPurge, StoreError> {
+        Ok(self.with(|r| {
+            let before = (r.ceremonies.len(), r.sessions.len(), r.invitations.len());
+            r.ceremonies.retain(|c| c.expires_at > now);
+            r.sessions
+                .retain(|s| s.expires_at > now && s.last_seen_at >= idle_before);
+            r.invitations
+                .retain(|i| i.used_at.is_some() || i.expires_at > now);
+            let n = |a: usize, b: usize| u64::try_from(a - b).unwrap_or(u64::MAX);
+            AccessPurge {
+                ceremonies: n(before.0, r.ceremonies.len()),
+                sessions: n(before.1, r.sessions.len()),
+                invitations: n(before.2, r.invitations.len()),
+            }
+        }))
+    }
+}
+
+/// Idempotency records kept in memory, with the store's rules (one per caller, route and key).
+#[async_trait]
+impl IdempotencyStore for MemAccess {
+    async fn insert_idempotency(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        self.with(|r| {
+            if r.idempotency.iter().any(|x| {
+                x.actor_id == record.actor_id && x.route == record.route && x.key == record.key
+            }) {
+                return Err(conflict("idempotency_key"));
+            }
+            if r.idempotency.iter().any(|x| x.id == record.id) {
+                return Err(conflict("idempotency_pkey"));
+            }
+            r.idempotency.push(record.clone());
+            Ok(())
+        })
+    }
+
+    async fn find_idempotency(
+        &self,
+        actor_id: Uuid,
+        route: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.with(|r| {
+            r.idempotency
+                .iter()
+                .find(|x| x.actor_id == actor_id && x.route == route && x.key == key)
+                .cloned()
+        }))
+    }
+
+    async fn complete_idempotency(
+        &self,
+        id: Uuid,
+        request_hash: &[u8],
+        status: u16,
+        response: &[u8],
+    ) -> Result<(), StoreError> {
+        self.with(|r| {
+            let x = r
+                .idempotency
+                .iter_mut()
+                .find(|x| x.id == id)
+                .ok_or(StoreError::NotFound)?;
+            x.request_hash = Some(request_hash.to_vec());
+            x.status = Some(status);
+            x.response = Some(response.to_vec());
+            Ok(())
+        })
+    }
+
+    async fn delete_idempotency(&self, id: Uuid) -> Result<(), StoreError> {
+        self.with(|r| r.idempotency.retain(|x| x.id != id));
+        Ok(())
+    }
+
+    async fn purge_idempotency(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(self.with(|r| {
+            let before = r.idempotency.len();
+            r.idempotency.retain(|x| x.expires_at > now);
+            u64::try_from(before - r.idempotency.len()).unwrap_or(u64::MAX)
+        }))
     }
 }

@@ -188,6 +188,13 @@ pub fn require_step_up(
     }
 }
 
+/// What [`Access::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub access: crate::store::AccessPurge,
+    pub idempotency: u64,
+}
+
 /// A new session: `token` is the cookie value, given once, never stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -799,6 +806,23 @@ impl Access {
             session_id: Some(session.id),
             credential_id: Some(session.credential_id),
             last_uv_at: Some(session.last_uv_at),
+        })
+    }
+
+    /// Deletes what can no longer be used: expired ceremonies, sessions past their absolute
+    /// end or idle limit, unused expired invitations, and expired idempotency records. Run
+    /// periodically by the server (`rempart serve`/`demo`, every minute).
+    pub async fn purge_expired(&self) -> Result<Purged, AccessError> {
+        let now = self.now();
+        let access = self
+            .ports
+            .store
+            .purge_access(now, now - self.config.session_idle)
+            .await?;
+        let idempotency = self.ports.store.purge_idempotency(now).await?;
+        Ok(Purged {
+            access,
+            idempotency,
         })
     }
 

@@ -30,10 +30,30 @@ pub fn may_invite(actor: &Actor) -> Result<(), AccessError> {
     }
 }
 
+/// Client certificates (issue, revoke): operator administrators only (and a step-up, checked
+/// by the use case); other operators may list them; anyone else does not see them.
+pub fn may_manage_certificates(actor: &Actor) -> Result<(), AccessError> {
+    match actor.role {
+        Role::OperatorAdmin => Ok(()),
+        _ if actor.is_operator() => Err(AccessError::Forbidden),
+        _ => Err(AccessError::NotFound),
+    }
+}
+
 /// An object owned by `owner_organisation` (an insurer's contract, a practice's invoice…):
 /// visible to that organisation's members only; anything else is `NotFound`.
 pub fn owns(actor: &Actor, owner_organisation: Uuid) -> Result<(), AccessError> {
     if actor.organisation_id == owner_organisation {
+        Ok(())
+    } else {
+        Err(AccessError::NotFound)
+    }
+}
+
+/// An insurer's beneficiary file: that insurer's own staff or machines only. Anyone else,
+/// operators included, is `NotFound` (as for an unknown insurer).
+pub fn may_import_beneficiaries(actor: &Actor, insurer_id: Uuid) -> Result<(), AccessError> {
+    if actor.role == Role::InsurerStaff && actor.organisation_id == insurer_id {
         Ok(())
     } else {
         Err(AccessError::NotFound)

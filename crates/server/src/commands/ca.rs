@@ -178,22 +178,70 @@ impl CertificateOut {
     }
 }
 
-async fn issue(config: &Config, args: &CaIssueArgs) -> anyhow::Result<()> {
-    let name = args.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        bail!("--name must be 1 to 100 printable characters");
-    }
-    let dir = ca_dir(config);
-    let ca_key_pem = std::fs::read_to_string(dir.join(CA_KEY)).with_context(|| {
-        format!(
-            "cannot read the CA key in {} (run `rempart ca init` first)",
-            dir.display()
-        )
-    })?;
-    let ca_pem = std::fs::read_to_string(dir.join(CA_CERT))
-        .with_context(|| format!("cannot read {}", dir.join(CA_CERT).display()))?;
-    let ca_key = KeyPair::from_pem(&ca_key_pem).context("the CA key is not a valid PEM key")?;
+/// The platform CA of a data directory (`<data_dir>/ca/ca-key.pem` and `ca.pem`), signing with
+/// rcgen: what `ca issue` and the operator console issue client certificates with.
+pub struct FileCa {
+    key: KeyPair,
+    ca_pem: String,
+}
 
+impl FileCa {
+    /// Reads the CA of `config`'s data directory.
+    pub fn open(config: &Config) -> anyhow::Result<Self> {
+        let dir = ca_dir(config);
+        let key_pem = std::fs::read_to_string(dir.join(CA_KEY)).with_context(|| {
+            format!(
+                "cannot read the CA key in {} (run `rempart ca init` first)",
+                dir.display()
+            )
+        })?;
+        let ca_pem = std::fs::read_to_string(dir.join(CA_CERT))
+            .with_context(|| format!("cannot read {}", dir.join(CA_CERT).display()))?;
+        let key = KeyPair::from_pem(&key_pem).context("the CA key is not a valid PEM key")?;
+        Ok(Self { key, ca_pem })
+    }
+}
+
+impl app::machines::CertificateAuthority for FileCa {
+    fn sign(
+        &self,
+        id: Uuid,
+        organisation_name: &str,
+        role: Role,
+        name: &str,
+        now: OffsetDateTime,
+        days: u32,
+    ) -> Result<app::machines::Signed, String> {
+        let fail = |e: rcgen::Error| e.to_string();
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, organisation_name);
+        dn.push(DnType::OrganizationalUnitName, role.code());
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
+        params.serial_number = Some(serial(id));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = now + Duration::days(i64::from(days));
+        let key = KeyPair::generate().map_err(fail)?;
+        let issuer = Issuer::new(ca_params(now).map_err(|e| e.to_string())?, &self.key);
+        let cert = params.signed_by(&key, &issuer).map_err(fail)?;
+        Ok(app::machines::Signed {
+            serial: hex(&serial(id).to_bytes()),
+            fingerprint: web::tls::fingerprint(cert.der()).to_vec(),
+            not_before: params.not_before,
+            not_after: params.not_after,
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            ca_pem: self.ca_pem.clone(),
+        })
+    }
+}
+
+async fn issue(config: &Config, args: &CaIssueArgs) -> anyhow::Result<()> {
+    let ca = FileCa::open(config)?;
     let ports = crate::storage::open(config, crate::storage::MissingKeys::Refuse).await?;
     let store = ports.store.as_ref();
     let organisation_id = app::machines::resolve_organisation(store, &args.org)
@@ -205,51 +253,15 @@ async fn issue(config: &Config, args: &CaIssueArgs) -> anyhow::Result<()> {
             )
         })?;
     let org = store.get_organisation(organisation_id).await?;
-    let role: Role = match &args.role {
-        Some(text) => text.parse().map_err(|_| {
+    let role: Option<Role> = match &args.role {
+        Some(text) => Some(text.parse().map_err(|_| {
             anyhow::anyhow!("--role must be operator_admin, operator_analyst, auditor, insurer_staff or professional")
-        })?,
-        None => app::machines::default_role(org.kind)
-            .ok_or_else(|| anyhow::anyhow!("--role is required for the operator's machines"))?,
+        })?),
+        None => None,
     };
-    if role.organisation_kind() != org.kind {
-        bail!(
-            "the role {} does not belong to an organisation of kind {}",
-            role.code(),
-            org.kind
-        );
+    if role.is_none() && app::machines::default_role(org.kind).is_none() {
+        bail!("--role is required for the operator's machines");
     }
-
-    let now = ports.clock.now();
-    let id = ports.new_id();
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, org.name.clone());
-    dn.push(DnType::OrganizationalUnitName, role.code());
-    dn.push(DnType::CommonName, name);
-    params.distinguished_name = dn;
-    params.serial_number = Some(serial(id));
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.use_authority_key_identifier_extension = true;
-    params.not_before = now - Duration::minutes(5);
-    params.not_after = now + Duration::days(i64::from(args.days));
-    let key = KeyPair::generate()?;
-    let issuer = Issuer::new(ca_params(now)?, &ca_key);
-    let cert = params.signed_by(&key, &issuer)?;
-
-    let record = ClientCertificateRecord {
-        id,
-        organisation_id,
-        role,
-        display_name: name.to_string(),
-        serial: hex(&serial(id).to_bytes()),
-        fingerprint: web::tls::fingerprint(cert.der()).to_vec(),
-        not_before: params.not_before,
-        not_after: params.not_after,
-        created_at: now,
-        revoked_at: None,
-    };
     private_dir(&args.out)?;
     for file in ["cert.pem", "key.pem", "ca.pem"] {
         if args.out.join(file).exists() {
@@ -259,14 +271,28 @@ async fn issue(config: &Config, args: &CaIssueArgs) -> anyhow::Result<()> {
             );
         }
     }
-    write_new(&args.out.join("key.pem"), &key.serialize_pem(), 0o600)?;
-    write_new(&args.out.join("cert.pem"), &cert.pem(), 0o644)?;
-    write_new(&args.out.join("ca.pem"), &ca_pem, 0o644)?;
-    app::machines::record(store, &record)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot record the certificate: {e}"))?;
+    let issued = app::machines::issue(
+        &ports,
+        &ca,
+        None,
+        time::Duration::ZERO,
+        &app::machines::IssueRequest {
+            organisation_id,
+            role,
+            display_name: args.name.clone(),
+            days: args.days,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        app::accounts::AccessError::Invalid(text) => anyhow::anyhow!("{text}"),
+        other => anyhow::anyhow!("cannot issue the certificate: {other}"),
+    })?;
+    write_new(&args.out.join("key.pem"), &issued.signed.key_pem, 0o600)?;
+    write_new(&args.out.join("cert.pem"), &issued.signed.cert_pem, 0o644)?;
+    write_new(&args.out.join("ca.pem"), &issued.signed.ca_pem, 0o644)?;
 
-    let out = CertificateOut::from(&record)?;
+    let out = CertificateOut::from(&issued.record)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

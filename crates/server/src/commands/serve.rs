@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// How often a running server re-reads the key table.
 const VAULT_REFRESH: Duration = Duration::from_secs(30);
+/// How often a running server deletes expired access rows.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// `rempart serve`: open the store (migrating it) and serve until a signal.
 pub async fn run(config: &Config, _args: &ServeArgs) -> anyhow::Result<()> {
@@ -66,10 +68,48 @@ pub async fn serve_with(
         })
     };
     let access = crate::commands::invite::open_access(config, ports.clone(), addr.port())?;
-    let state =
+    // Expired ceremonies, sessions, unused invitations and idempotency records are deleted
+    // every minute (they are refused when expired anyway; this keeps the tables small).
+    let purger = {
+        let access = access.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_EVERY);
+            loop {
+                tick.tick().await;
+                match access.purge_expired().await {
+                    Ok(p) => tracing::debug!(
+                        ceremonies = p.access.ceremonies,
+                        sessions = p.access.sessions,
+                        invitations = p.access.invitations,
+                        idempotency = p.idempotency,
+                        "purged expired access rows"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "cannot purge expired access rows"),
+                }
+            }
+        })
+    };
+    let mut state =
         web::AppState::new(ports, config.web(), web::Metrics::new())
             .with_access(access.clone())
             .with_guard(config.guard.clone());
+    // The console issues client certificates when this data directory holds the platform CA.
+    if crate::commands::ca::ca_dir(config)
+        .join(crate::commands::ca::CA_KEY)
+        .is_file()
+    {
+        match crate::commands::ca::FileCa::open(config) {
+            Ok(ca) => state = state.with_ca(std::sync::Arc::new(ca)),
+            Err(e) => tracing::warn!(error = %e, "the console cannot issue client certificates"),
+        }
+    }
+    // Behind TLS-terminating proxies: their forwarded client certificates are verified against
+    // the platform CA, like the mutual-TLS listener's.
+    if !config.trusted_proxies.is_empty() {
+        let verifier = crate::tls::client_verifier(config)
+            .context("trusted_proxies needs the platform CA (tls_client_ca)")?;
+        state = state.with_client_verifier(verifier);
+    }
     let app = web::router(state);
 
     // Machines: the same router on a second listener, over mutual TLS.
@@ -118,6 +158,7 @@ pub async fn serve_with(
         Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
     }
     refresher.abort();
+    purger.abort();
     if let Some(tls_server) = tls_server {
         tls_server.abort();
     }

@@ -183,11 +183,6 @@ async fn no_route_accepts_a_password(backend: Backend) {
 /// Routes anyone may call: operations, the public card-signing keys (offline verification of
 /// signed cards, no personal data), and the sign-in ceremonies themselves. A new public route
 /// must be added here deliberately.
-/// Routes mounted only by `rempart demo` (until insurers authenticate to import).
-pub fn is_demo_only(path: &str) -> bool {
-    path == "/api/v1/insurers/{amc}/beneficiary-imports"
-}
-
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
@@ -238,11 +233,6 @@ async fn every_data_route_without_a_session_answers_401(backend: Backend) {
             .send()
             .await
             .unwrap();
-        if is_demo_only(&template) {
-            // Not mounted outside demo mode: absent like any unknown route.
-            assert_problem(response, 404).await;
-            continue;
-        }
         assert_eq!(response.status(), 401, "{method} {template}");
         assert_problem(response, 401).await;
     }
@@ -331,6 +321,56 @@ async fn step_up_is_required_then_satisfied(backend: Backend) {
     )
     .await;
     assert_eq!(body["type"], "urn:rempart:problem:forbidden");
+    app.cleanup().await;
+}
+
+/// Sign-in and enrolment ceremonies are rate-limited per client address: past the burst, 429
+/// problem `rate-limited` with `retry-after`; the allowance comes back with time.
+#[tokio::test]
+async fn sign_in_ceremonies_are_rate_limited_per_address() {
+    let options = testkit::TestOptions {
+        web: web::WebConfig {
+            auth_rate_per_minute: 6,
+            auth_rate_burst: 3,
+            ..web::WebConfig::default()
+        },
+        ..testkit::TestOptions::default()
+    };
+    let app = testkit::spawn_app_with(Backend::Sqlite, options)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let ok = app
+            .post_origin("/api/v1/auth/login/start", &json!({}))
+            .await;
+        assert_eq!(ok.status(), 200);
+    }
+    let limited = app
+        .post_origin("/api/v1/auth/login/start", &json!({}))
+        .await;
+    assert_eq!(limited.headers()["retry-after"], "10");
+    let body = assert_problem(limited, 429).await;
+    assert_eq!(body["type"], "urn:rempart:problem:rate-limited");
+    // The same allowance covers enrolment and the finishing halves.
+    let enrol = app
+        .post_origin("/api/v1/auth/enrol/start", &json!({"invitation": "x"}))
+        .await;
+    assert_problem(enrol, 429).await;
+    let finish = app
+        .post_origin(
+            "/api/v1/auth/login/finish",
+            &json!({"ceremony": uuid::Uuid::now_v7(), "credential": {}}),
+        )
+        .await;
+    assert_eq!(finish.status(), 429);
+    // Other routes are not limited by it.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    // Ten seconds later (6 a minute), one more.
+    app.clock.advance(Duration::seconds(10));
+    let again = app
+        .post_origin("/api/v1/auth/login/start", &json!({}))
+        .await;
+    assert_eq!(again.status(), 200);
     app.cleanup().await;
 }
 

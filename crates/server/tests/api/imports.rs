@@ -16,7 +16,7 @@ use time::macros::date;
 const AMC: &str = "880000011";
 const GUARANTEES: &str = r#"{"format":1,"contract":"C","lines":[{"domain":"PHAR","item":"*","formula":{"kind":"br_percent","percent":100}},{"domain":"OPTI","item":"class_a","formula":{"kind":"in_full"}}]}"#;
 
-async fn insurer(app: &TestApp) -> InsurerRecord {
+pub(crate) async fn insurer(app: &TestApp) -> InsurerRecord {
     let ports = &app.ports;
     let now = ports.clock.now();
     let id = ports.new_id();
@@ -59,7 +59,7 @@ async fn insurer(app: &TestApp) -> InsurerRecord {
 }
 
 /// `rows` generated rows as CSV lines (header first).
-fn generated(rows: usize, seed: u64) -> Vec<String> {
+pub(crate) fn generated(rows: usize, seed: u64) -> Vec<String> {
     let config = synthetic::Config {
         seed,
         insurer: Some(AMC.into()),
@@ -77,7 +77,7 @@ fn generated(rows: usize, seed: u64) -> Vec<String> {
     out
 }
 
-fn body(lines: &[String]) -> Vec<u8> {
+pub(crate) fn body(lines: &[String]) -> Vec<u8> {
     let mut s = lines.join("\n");
     s.push('\n');
     s.into_bytes()
@@ -292,22 +292,16 @@ async fn the_header_must_be_the_documented_one(backend: Backend) {
     app.cleanup().await;
 }
 
-// --- the insurer API: POST /api/v1/insurers/{amc}/beneficiary-imports (demo mode only) ---
+// --- the insurer API: POST /api/v1/insurers/{amc}/beneficiary-imports (the insurer's staff or
+// machines; access and idempotency are tested in `idempotency.rs`) ---
 
-async fn spawn_demo(backend: Backend, demo: bool) -> Option<TestApp> {
-    let options = testkit::TestOptions {
-        web: web::WebConfig {
-            demo,
-            ..web::WebConfig::default()
-        },
-        ..testkit::TestOptions::default()
-    };
-    testkit::spawn_app_with(backend, options).await
-}
-
-async fn post_csv(app: &TestApp, path: &str, csv: Vec<u8>) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
+pub(crate) async fn post_csv(
+    app: &TestApp,
+    who: &testkit::SignedIn,
+    path: &str,
+    csv: Vec<u8>,
+) -> reqwest::Response {
+    app.request_as(who, reqwest::Method::POST, path)
         .header("content-type", "text/csv")
         .header("idempotency-key", "import-test-1")
         .body(csv)
@@ -316,15 +310,18 @@ async fn post_csv(app: &TestApp, path: &str, csv: Vec<u8>) -> reqwest::Response 
         .unwrap()
 }
 
-async fn the_import_api_streams_a_file_in_demo_mode(backend: Backend) {
-    let Some(app) = spawn_demo(backend, true).await else {
+async fn the_import_api_streams_a_file(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
         return;
     };
     let insurer = insurer(&app).await;
+    let who = app
+        .enrol(domain::accounts::Role::InsurerStaff, insurer.id)
+        .await;
     let mut lines = generated(2_500, 11);
     lines[7] = with_field(&lines[7], 5, "1980-02-30");
     let path = format!("/api/v1/insurers/{AMC}/beneficiary-imports?full=true&date=2026-03-01");
-    let response = post_csv(&app, &path, body(&lines)).await;
+    let response = post_csv(&app, &who, &path, body(&lines)).await;
     assert_eq!(response.status().as_u16(), 201);
     let report: serde_json::Value = response.json().await.unwrap();
     assert_eq!(report["read"], 2_500);
@@ -340,8 +337,15 @@ async fn the_import_api_streams_a_file_in_demo_mode(backend: Backend) {
     assert!(run.full);
     assert_eq!(run.file_date, date!(2026 - 03 - 01));
 
-    // The same file again changes nothing.
-    let again: serde_json::Value = post_csv(&app, &path, body(&lines))
+    // The same file again (another key) changes nothing.
+    let again: serde_json::Value = app
+        .request_as(&who, reqwest::Method::POST, &path)
+        .header("content-type", "text/csv")
+        .header("idempotency-key", "import-test-2")
+        .body(body(&lines))
+        .send()
+        .await
+        .unwrap()
         .await
         .json()
         .await
@@ -359,11 +363,17 @@ async fn the_import_api_streams_a_file_in_demo_mode(backend: Backend) {
     // A bad header is a 422 problem; nothing written.
     let mut bad = lines.clone();
     bad[0] = bad[0].replace("nir,", "");
-    crate::helpers::assert_problem(post_csv(&app, &path, body(&bad)).await, 422).await;
+    let bad_header = app
+        .request_as(&who, reqwest::Method::POST, &path)
+        .header("content-type", "text/csv")
+        .body(body(&bad))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(bad_header, 422).await;
     // Not CSV: 415; a bad date: 400.
     let response = app
-        .client
-        .post(app.url(&path))
+        .request_as(&who, reqwest::Method::POST, &path)
         .header("content-type", "application/json")
         .body("{}")
         .send()
@@ -371,36 +381,27 @@ async fn the_import_api_streams_a_file_in_demo_mode(backend: Backend) {
         .unwrap();
     crate::helpers::assert_problem(response, 415).await;
     let bad_date = format!("/api/v1/insurers/{AMC}/beneficiary-imports?date=2026-02-30");
-    crate::helpers::assert_problem(post_csv(&app, &bad_date, body(&lines)).await, 400).await;
+    crate::helpers::assert_problem(post_csv(&app, &who, &bad_date, body(&lines)).await, 400).await;
     assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 2_499);
     app.cleanup().await;
 }
 
 async fn the_import_api_answers_404_for_an_unknown_amc(backend: Backend) {
-    let Some(app) = spawn_demo(backend, true).await else {
+    let Some(app) = spawn_app(backend).await else {
         return;
     };
-    insurer(&app).await;
+    let insurer = insurer(&app).await;
+    let who = app
+        .enrol(domain::accounts::Role::InsurerStaff, insurer.id)
+        .await;
     let lines = generated(3, 12);
     for amc in ["880000029", "not-an-amc"] {
         let path = format!("/api/v1/insurers/{amc}/beneficiary-imports");
         let body =
-            crate::helpers::assert_problem(post_csv(&app, &path, body(&lines)).await, 404).await;
+            crate::helpers::assert_problem(post_csv(&app, &who, &path, body(&lines)).await, 404)
+                .await;
         assert!(!body.to_string().contains(amc));
     }
-    assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 0);
-    app.cleanup().await;
-}
-
-async fn the_import_api_is_absent_outside_demo_mode(backend: Backend) {
-    let Some(app) = spawn_demo(backend, false).await else {
-        return;
-    };
-    insurer(&app).await;
-    let lines = generated(3, 13);
-    let path = format!("/api/v1/insurers/{AMC}/beneficiary-imports");
-    let body = crate::helpers::assert_problem(post_csv(&app, &path, body(&lines)).await, 404).await;
-    assert_eq!(body["type"], "urn:rempart:problem:not-found");
     assert_eq!(app.ports.store.counts().await.unwrap().beneficiaries, 0);
     app.cleanup().await;
 }
@@ -411,9 +412,8 @@ backend_tests!(
     a_changed_file_updates_exactly_the_changed_rows,
     a_full_import_closes_the_missing_at_the_date,
     the_header_must_be_the_documented_one,
-    the_import_api_streams_a_file_in_demo_mode,
+    the_import_api_streams_a_file,
     the_import_api_answers_404_for_an_unknown_amc,
-    the_import_api_is_absent_outside_demo_mode,
 );
 
 // --- the binary, killed with -9 ---

@@ -13,6 +13,7 @@ mod generate;
 mod guard;
 mod health;
 mod helpers;
+mod idempotency;
 mod imports;
 mod keys;
 mod mtls;

@@ -144,8 +144,35 @@ async fn my_account_revoke_and_sign_out() {
     );
     let csrf = csrf_of(&me);
 
-    // A professional does not see the console at all.
-    assert_eq!(app.get_as(&pro, "/console").await.status(), 404);
+    // A professional does not see the console at all: the HTML "not found" page (a person's
+    // browser asked), exactly as for a page that does not exist.
+    let console = app.get_as(&pro, "/console").await;
+    assert_eq!(console.status(), 404);
+    assert_page_headers("/console as a professional", &console);
+    assert!(
+        console.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = console.text().await.unwrap();
+    assert!(page.contains(r#"<p id="not-found">"#), "{page}");
+    assert!(!page.contains("Operator console"));
+    let posted = post_form(
+        &app,
+        &pro,
+        "/console/invitations",
+        &format!("csrf={csrf}&role=professional&organisation_id={org}"),
+    )
+    .await;
+    assert_eq!(posted.status(), 404);
+    assert!(
+        posted
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"<p id="not-found">"#)
+    );
 
     // Revoking the last passkey is refused with a notice.
     let passkeys: serde_json::Value = app

@@ -8,7 +8,7 @@ use crate::AppState;
 use axum::Router;
 
 /// Every `/api/v1` route but the beneficiary imports (see [`beneficiaries::router`]: their own
-/// body limit, demo mode only, mounted by `crate::router`).
+/// body limit, mounted by `crate::router` outside the global one).
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(cards::router())

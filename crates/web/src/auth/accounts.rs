@@ -3,8 +3,10 @@
 use super::{Authenticated, access, problem};
 use crate::AppState;
 use crate::error::{ApiError, Json};
+use crate::idempotency::{self, IdempotentJson};
 use app::accounts::InviteRequest;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use domain::accounts::{OrganisationKind, ProfessionalId, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -80,39 +82,47 @@ pub fn parse_professional_id(text: &str) -> Result<ProfessionalId, ApiError> {
         .map_err(|_| ApiError::unprocessable("professional_id is not a valid RPPS or ADELI number"))
 }
 
-/// Makes a one-time enrolment invitation (operator administrators, after a step-up).
+/// Makes a one-time enrolment invitation (operator administrators, after a step-up). With an
+/// `Idempotency-Key`, a retry answers the same invitation instead of making another.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "access", request_body = NewInvitationBody,
-    responses((status = 200, body = InvitationBody), (status = 401, body = crate::Problem),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body answers the first invitation again; another body, 422; while the first runs, 409.")),
+    responses((status = 200, body = InvitationBody), (status = 401, body = crate::Problem), (status = 409, description = "A request with this Idempotency-Key is still running", body = crate::Problem),
         (status = 403, description = "Not an operator administrator, or step-up-required", body = crate::Problem),
         (status = 404, body = crate::Problem), (status = 422, body = crate::Problem)))]
 pub async fn create_invitation(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
-    Json(body): Json<NewInvitationBody>,
-) -> Result<Json<InvitationBody>, ApiError> {
-    let access = access(&state)?;
-    let professional_id = body
-        .professional_id
-        .as_deref()
-        .map(parse_professional_id)
-        .transpose()?;
-    let new = access
-        .invite(
-            Some(&actor),
-            InviteRequest {
-                role: body.role,
-                organisation_id: body.organisation_id,
-                display_name: body.display_name,
-                professional_id,
-            },
-        )
-        .await
-        .map_err(problem)?;
-    Ok(Json(InvitationBody {
-        invitation: new.token,
-        link: new.link,
-        expires_at: new.expires_at,
-    }))
+    request: IdempotentJson<NewInvitationBody>,
+) -> Result<Response, ApiError> {
+    let (body, request) = request.split();
+    let (state, actor) = (&state, &actor);
+    idempotency::once(state, actor, &request.meta(), || async move {
+        let access = access(state)?;
+        let professional_id = body
+            .professional_id
+            .as_deref()
+            .map(parse_professional_id)
+            .transpose()?;
+        let new = access
+            .invite(
+                Some(actor),
+                InviteRequest {
+                    role: body.role,
+                    organisation_id: body.organisation_id,
+                    display_name: body.display_name,
+                    professional_id,
+                },
+            )
+            .await
+            .map_err(problem)?;
+        Ok(Json(InvitationBody {
+            invitation: new.token,
+            link: new.link,
+            expires_at: new.expires_at,
+        })
+        .into_response())
+    })
+    .await
 }
 
 /// Organisations: every one for operators, only one's own for everyone else.

@@ -12,6 +12,7 @@
 //!   certificate in [`Authenticated`] (`app::machines`), with no session and no step-up.
 
 pub mod accounts;
+pub mod limit;
 pub mod routes;
 
 use crate::AppState;

@@ -1,6 +1,7 @@
 //! `/api/v1/auth/*` (enrolment, sign-in, logout, step-up) and `/api/v1/me*` (who am I, my
 //! passkeys).
 
+use super::limit::CeremonyRate;
 use super::{Authenticated, SameOrigin, access, clear_cookie, problem, session_cookie};
 use crate::AppState;
 use crate::error::{ApiError, Json};
@@ -85,7 +86,11 @@ pub struct OrganisationRef {
 /// Who is signed in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
+    /// The account, or for a machine the client certificate's id.
     pub account_id: Uuid,
+    /// `person` (a passkey session) or `machine` (a client certificate).
+    #[schema(example = "person")]
+    pub kind: String,
     #[schema(value_type = String, example = "professional")]
     pub role: Role,
     pub display_name: String,
@@ -157,6 +162,7 @@ async fn session_response(access: &Access, new: NewSession) -> Result<Response, 
     let body = SessionBody {
         me: Me {
             account_id: new.account.id,
+            kind: "person".into(),
             role: new.account.role,
             display_name: new.account.display_name.clone(),
             organisation: OrganisationRef {
@@ -177,9 +183,10 @@ async fn session_response(access: &Access, new: NewSession) -> Result<Response, 
 
 /// Enrolment, step 1: the passkey creation options for an invitation.
 #[utoipa::path(post, path = "/api/v1/auth/enrol/start", tag = "access", request_body = EnrolStart,
-    responses((status = 200, body = CreationOptionsBody), (status = 400, description = "Unknown, used or expired invitation", body = crate::Problem)))]
+    responses((status = 200, body = CreationOptionsBody), (status = 400, description = "Unknown, used or expired invitation", body = crate::Problem), (status = 429, description = "Too many ceremonies from this address (retry-after)", body = crate::Problem)))]
 pub async fn enrol_start(
     State(state): State<AppState>,
+    _: CeremonyRate,
     _: SameOrigin,
     Json(body): Json<EnrolStart>,
 ) -> Result<Json<CreationOptionsBody>, ApiError> {
@@ -199,6 +206,7 @@ pub async fn enrol_start(
     responses((status = 200, body = SessionBody, description = "Signed in; the session is in Set-Cookie"), (status = 400, body = crate::Problem)))]
 pub async fn enrol_finish(
     State(state): State<AppState>,
+    _: CeremonyRate,
     _: SameOrigin,
     Json(body): Json<EnrolFinish>,
 ) -> Result<Response, ApiError> {
@@ -212,9 +220,10 @@ pub async fn enrol_finish(
 
 /// Sign-in, step 1: request options for a discoverable passkey, and the ceremony id.
 #[utoipa::path(post, path = "/api/v1/auth/login/start", tag = "access", request_body = LoginStart,
-    responses((status = 200, body = RequestOptionsBody)))]
+    responses((status = 200, body = RequestOptionsBody), (status = 429, description = "Too many ceremonies from this address (retry-after)", body = crate::Problem)))]
 pub async fn login_start(
     State(state): State<AppState>,
+    _: CeremonyRate,
     _: SameOrigin,
     Json(_): Json<LoginStart>,
 ) -> Result<Json<RequestOptionsBody>, ApiError> {
@@ -229,6 +238,7 @@ pub async fn login_start(
     responses((status = 200, body = SessionBody, description = "Signed in; the session is in Set-Cookie"), (status = 400, body = crate::Problem)))]
 pub async fn login_finish(
     State(state): State<AppState>,
+    _: CeremonyRate,
     _: SameOrigin,
     Json(body): Json<AssertionBody>,
 ) -> Result<Response, ApiError> {
@@ -287,17 +297,40 @@ pub async fn step_up_finish(
     }))
 }
 
-/// Who is signed in: role, organisation, display name.
+/// Who is signed in: role, organisation, display name; for a machine, its client certificate.
 #[utoipa::path(get, path = "/api/v1/me", tag = "access",
     responses((status = 200, body = Me), (status = 401, body = crate::Problem)))]
 pub async fn me(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<Json<Me>, ApiError> {
+    // A machine (client certificate) has no account and no session: it is what its
+    // certificate says.
+    if actor.session_id.is_none() {
+        let org = state
+            .ports
+            .store
+            .get_organisation(actor.organisation_id)
+            .await
+            .map_err(|e| problem(e.into()))?;
+        return Ok(Json(Me {
+            account_id: actor.account_id,
+            kind: "machine".into(),
+            role: actor.role,
+            display_name: actor.display_name,
+            organisation: OrganisationRef {
+                id: org.id,
+                kind: org.kind,
+                name: org.name,
+            },
+            last_uv_at: None,
+        }));
+    }
     let access = access(&state)?;
     let (account, org) = access.me(&actor).await.map_err(problem)?;
     Ok(Json(Me {
         account_id: account.id,
+        kind: "person".into(),
         role: account.role,
         display_name: account.display_name,
         organisation: OrganisationRef {
