@@ -807,7 +807,7 @@ impl Ctx {
             }
             families = by_member.into_iter().collect();
             // File order of the families (deterministic card ids order within a batch).
-            families.sort_by(|a, b| a.0.cmp(&b.0));
+            families.sort_by(|(a, _), (b, _)| a.cmp(b));
         }
         drop(opened);
         drop(stored);
@@ -889,7 +889,7 @@ impl Ctx {
                         .push(Member::stored(record, identity));
                 }
                 let mut families: Vec<(MemberNumber, Vec<Member>)> = families.into_iter().collect();
-                families.sort_by(|a, b| a.0.cmp(&b.0));
+                families.sort_by(|(a, _), (b, _)| a.cmp(b));
                 let s = Arc::clone(shared);
                 let (_, cards) =
                     tokio::task::spawn_blocking(move || s.seal_and_sign(Vec::new(), families, now))
