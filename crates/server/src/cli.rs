@@ -85,6 +85,39 @@ pub enum Command {
     /// Containment: lift a suspension, declare a practice's opening hours, list alerts.
     #[command(subcommand)]
     Guard(GuardCommand),
+    /// The access ledger: verify it end to end, or write a signed checkpoint for a witness.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute the tree from the stored entries and check every checkpoint (exit 1 naming the first bad entry).
+    Verify(LedgerVerifyArgs),
+    /// Write the latest signed checkpoint (made now unless one covers the current tree) for a witness.
+    Checkpoint(LedgerCheckpointArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LedgerVerifyArgs {
+    /// A checkpoint kept by a witness (`rempart ledger checkpoint --out`): the ledger must extend it.
+    #[arg(long, value_name = "FILE")]
+    pub from_checkpoint: Option<PathBuf>,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LedgerCheckpointArgs {
+    /// Where to write the signed checkpoint note.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -87,6 +87,9 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
     /// How many ceremonies may come at once before the rate applies. Default 10.
     pub auth_rate_burst: u32,
+    /// The access ledger's checkpoint origin line (and signing key name): no space, no `+`.
+    /// Default `rempart.localhost/ledger`.
+    pub ledger_origin: String,
 }
 
 /// Which `KeyProvider` holds the key-encryption keys.
@@ -130,6 +133,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             auth_rate_per_minute: 30,
             auth_rate_burst: 10,
+            ledger_origin: app::ledger::DEFAULT_ORIGIN.to_string(),
         }
     }
 }
@@ -385,6 +389,14 @@ impl Config {
     }
 
     /// The HTTP layer's settings.
+    /// The access ledger's settings.
+    pub fn ledger(&self) -> app::ledger::LedgerConfig {
+        app::ledger::LedgerConfig {
+            origin: self.ledger_origin.clone(),
+            ..app::ledger::LedgerConfig::default()
+        }
+    }
+
     pub fn web(&self) -> web::WebConfig {
         web::WebConfig {
             max_body_bytes: self.max_body_bytes,

@@ -16,6 +16,7 @@ type S = Arc<dyn Store>;
 pub use crate::access_cases::*;
 pub use crate::guard_cases::*;
 pub use crate::import_cases::*;
+pub use crate::ledger_cases::*;
 pub use crate::rights_cases::*;
 
 fn conflict(constraint: &str) -> StoreError {

@@ -23,6 +23,7 @@ pub mod cases;
 mod fixture;
 mod guard_cases;
 mod import_cases;
+mod ledger_cases;
 mod rights_cases;
 pub mod support;
 
@@ -135,6 +136,14 @@ macro_rules! conformance_suite {
             alerts_round_trip_newest_first_within_the_limit,
             decoy_cards_round_trip_all_or_nothing_and_need_their_insurer,
             practice_profile_carries_profession_and_opening_hours,
+            ledger_appends_are_dense_and_round_trip_every_field,
+            ledger_append_not_at_the_size_conflicts_and_writes_nothing,
+            concurrent_ledger_appends_at_the_same_index_let_one_win,
+            ledger_entries_page_by_index_and_leaf_hashes_by_range,
+            ledger_entries_by_pseudonym_are_newest_first_within_the_insurer,
+            ledger_entries_filter_by_account_organisation_insurer_and_time,
+            ledger_checkpoints_are_one_per_size_and_listed_largest_first,
+            ledger_verifications_answer_the_most_recent,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

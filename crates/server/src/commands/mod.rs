@@ -9,6 +9,7 @@ pub mod generate;
 pub mod import;
 pub mod invite;
 pub mod keys;
+pub mod ledger;
 pub mod migrate;
 pub mod serve;
 pub mod switch;
@@ -31,6 +32,7 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Switch(command) => switch::run(config, command).await,
         Command::Decoy(crate::cli::DecoyCommand::Issue(args)) => decoy::issue(config, args).await,
         Command::Guard(command) => guard::run(config, command).await,
+        Command::Ledger(command) => ledger::run(config, command).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }

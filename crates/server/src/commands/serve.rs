@@ -89,10 +89,16 @@ pub async fn serve_with(
             }
         })
     };
-    let mut state =
-        web::AppState::new(ports, config.web(), web::Metrics::new())
-            .with_access(access.clone())
-            .with_guard(config.guard.clone());
+    let mut state = web::AppState::new(ports.clone(), config.web(), web::Metrics::new())
+        .with_access(access.clone())
+        .with_guard(config.guard.clone());
+    // The access ledger with the configured origin; a checkpoint every minute (when the tree
+    // grew) until shutdown, and a last one then.
+    state.ledger = app::ledger::Ledger::new(ports, config.ledger());
+    let (ledger_stop_tx, ledger_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let checkpointer = state.ledger.spawn_checkpointer(async move {
+        let _ = ledger_stop_rx.await;
+    });
     // The console issues client certificates when this data directory holds the platform CA.
     if crate::commands::ca::ca_dir(config)
         .join(crate::commands::ca::CA_KEY)
@@ -159,6 +165,8 @@ pub async fn serve_with(
     }
     refresher.abort();
     purger.abort();
+    let _ = ledger_stop_tx.send(());
+    let _ = checkpointer.await;
     if let Some(tls_server) = tls_server {
         tls_server.abort();
     }

@@ -16,6 +16,7 @@ mod helpers;
 mod idempotency;
 mod imports;
 mod keys;
+mod ledger;
 mod mtls;
 mod pages;
 mod rights;

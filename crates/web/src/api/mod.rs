@@ -2,6 +2,7 @@
 
 pub mod beneficiaries;
 pub mod cards;
+pub mod ledger;
 pub mod rights;
 
 use crate::AppState;
@@ -13,6 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(cards::router())
         .merge(rights::router())
+        .merge(ledger::router())
 }
 
 /// The OpenAPI paths of `/api/v1`.
@@ -21,5 +23,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = cards::CardsApiDoc::openapi();
     doc.merge(beneficiaries::BeneficiariesApiDoc::openapi());
     doc.merge(rights::RightsApiDoc::openapi());
+    doc.merge(ledger::LedgerApiDoc::openapi());
     doc
 }
