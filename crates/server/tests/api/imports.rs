@@ -548,3 +548,206 @@ async fn a_run_killed_with_sigkill_then_rerun_gives_exactly_the_file() {
         (Some(0), Some(0), Some(rows))
     );
 }
+
+// --- canaries in the logs of the server and of the CLI ---
+
+/// `rows` generated rows whose names are canaries (`ZQXCANARY<tag><i>NOM`/`…PRENOM`); row 5 has
+/// a bad NIR key (refused). Returns the lines and the canary strings (names, NIRs, dates of
+/// birth that are not also validity bounds).
+fn canary_file(rows: usize, seed: u64, tag: &str) -> (Vec<String>, Vec<String>) {
+    let mut lines = generated(rows, seed);
+    let mut canaries = Vec::new();
+    for (i, line) in lines.iter_mut().enumerate().skip(1) {
+        let last = format!("ZQXCANARY{tag}{i}NOM");
+        let first = format!("WQXCANARY{tag}{i}PRENOM");
+        *line = with_field(&with_field(line, 3, &last), 4, &first);
+        if i == 5 {
+            let nir = line.split(',').nth(1).unwrap().to_string();
+            let key: u32 = nir[13..].parse().unwrap();
+            let bad = format!("{}{:02}", &nir[..13], (key + 1) % 97);
+            *line = with_field(line, 1, &bad);
+        }
+        let f: Vec<&str> = line.split(',').collect();
+        canaries.extend([last, first, f[1].to_string()]);
+        if !f[5].ends_with("-01-01") && !f[5].ends_with("-12-31") {
+            canaries.push(f[5].to_string());
+        }
+    }
+    (lines, canaries)
+}
+
+/// The needles present in `haystack`. A needle made of letters, digits and `-` (a NIR, a
+/// date, most names) is looked up among the haystack's tokens (maximal runs of such bytes and
+/// non-ASCII bytes), any other needle by a plain substring search.
+fn found(haystack: &[u8], needles: &[String]) -> Vec<String> {
+    let token_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b >= 0x80;
+    let tokens: std::collections::HashSet<&[u8]> = haystack
+        .split(|b| !token_byte(b))
+        .filter(|t| !t.is_empty())
+        .collect();
+    needles
+        .iter()
+        .filter(|n| {
+            if n.as_bytes().iter().all(token_byte) {
+                tokens.contains(n.as_bytes())
+            } else {
+                haystack.windows(n.len()).any(|w| w == n.as_bytes())
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// Every identity the demo seeded in the data directory `data`, opened with its keys: the
+/// NIRs, the one-word names of 5 characters or more and the dates of birth that are not also validity
+/// bounds (stored in clear).
+async fn demo_identities(data: &Path) -> Vec<String> {
+    use crypto::SecureRandom;
+    let store = store_sqlite::SqliteStore::open(&data.join("rempart.sqlite3"))
+        .await
+        .unwrap();
+    let rng: std::sync::Arc<dyn SecureRandom> = std::sync::Arc::new(crypto::OsRandom);
+    let provider = crypto::FileKeyProvider::open(&data.join("keys"), rng.clone()).unwrap();
+    let clock = app::SystemClock;
+    let vault = app::keys::Vault::load(&store, std::sync::Arc::new(provider), rng, &clock)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for insurer in app::store::Store::list_insurers(&store).await.unwrap() {
+        let mut after = None;
+        loop {
+            let page = app::store::Store::list_beneficiaries_page(&store, insurer.id, after, 1000)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for record in &page {
+                let identity = app::beneficiaries::open_identity(&vault, record).unwrap();
+                let d = identity.birth_date;
+                let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+                if !date.ends_with("-01-01") && !date.ends_with("-12-31") {
+                    out.push(date);
+                }
+                out.push(identity.nir.as_str().to_string());
+                // Names of one token (letters and hyphens): compound names with a space or an
+                // apostrophe would need a substring scan of the whole file per name.
+                for name in [identity.last_name, identity.first_name] {
+                    if name.chars().count() >= 5
+                        && name.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+    }
+    // Names the demo shows in clear on purpose (insurers, practices, professionals) are not
+    // canaries.
+    let mut public = String::new();
+    for kind in [OrganisationKind::Insurer, OrganisationKind::Practice] {
+        for org in app::store::Store::list_organisations(&store, kind)
+            .await
+            .unwrap()
+        {
+            public.push_str(&org.name);
+            public.push('\n');
+            for p in app::store::Store::list_professionals(&store, org.id)
+                .await
+                .unwrap()
+            {
+                public.push_str(&p.display_name);
+                public.push('\n');
+            }
+        }
+    }
+    out.retain(|c| !public.contains(c.as_str()));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `rempart demo` (the server: seeding, then serving a few requests) with debug logs, its
+/// stdout and stderr captured; then the CLI (debug logs captured) imports a canary file with a
+/// refused row. No identifying value of the demo's population or of the file (NIR, names,
+/// dates of birth, the refused row's bad NIR included) is in the server's output, the CLI's
+/// output, the SQLite file or its WAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canaries_stay_out_of_the_server_and_cli_logs_and_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out_path = dir.path().join("server.out");
+    let err_path = dir.path().join("server.err");
+    let mut server = rempart(&data)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let addr = loop {
+        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(rest) = out.split("listening on ").nth(1) {
+            break rest.split(';').next().unwrap().trim().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let client = reqwest::Client::new();
+    for path in ["/healthz", "/readyz", "/", "/api/v1/card-keys"] {
+        let _ = client.get(format!("http://{addr}{path}")).send().await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (lines, file_canaries) = canary_file(300, 21, "B");
+    // The search works: every canary of the file is in its clear bytes.
+    assert_eq!(
+        found(&body(&lines), &file_canaries).len(),
+        file_canaries.len()
+    );
+    let file = dir.path().join("canaries.csv");
+    std::fs::write(&file, body(&lines)).unwrap();
+    let cli = rempart(&data)
+        .env("RUST_LOG", "debug")
+        .args(["import", "beneficiaries", "--insurer", AMC])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(cli.status.success());
+    let summary = String::from_utf8_lossy(&cli.stdout);
+    assert!(summary.contains("299 inserted"), "{summary}");
+    assert!(summary.contains("1 rejected"), "{summary}");
+
+    let mut canaries = demo_identities(&data).await;
+    assert!(canaries.len() > 10_000, "the demo's population opened");
+    canaries.extend(file_canaries);
+    let server_out = std::fs::read(&out_path).unwrap();
+    let server_err = std::fs::read(&err_path).unwrap();
+    assert!(
+        String::from_utf8_lossy(&server_err).contains("answered"),
+        "the server's request log is captured"
+    );
+    for (what, bytes) in [
+        ("server stdout", &server_out),
+        ("server stderr", &server_err),
+        ("CLI stdout", &cli.stdout),
+        ("CLI stderr", &cli.stderr),
+    ] {
+        let hits = found(bytes, &canaries);
+        assert!(hits.is_empty(), "{} canaries in the {what}", hits.len());
+    }
+    let db = data.join("rempart.sqlite3");
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", db.display())) {
+            bytes.extend(b);
+        }
+    }
+    assert!(bytes.len() > 100_000);
+    let hits = found(&bytes, &canaries);
+    assert!(hits.is_empty(), "{} canaries in the database", hits.len());
+}
