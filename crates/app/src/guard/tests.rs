@@ -117,17 +117,19 @@ fn patient(n: u128) -> Outcome {
     }
 }
 
-/// An honest day: `patients` patients spread over opening hours (08:30–19:30 Paris), with
+/// An honest day: `patients` patients spread over about 10 hours from 08:30 (Paris), with
 /// human, irregular gaps, a few patients looked up twice, a few typing mistakes.
 async fn honest_day(w: &World, actor: &Actor, patients: u32, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let day = Duration::hours(11).whole_seconds();
+    let day = Duration::hours(10).whole_seconds();
     let mean_gap = day / i64::from(patients);
     for p in 0..patients {
         // Exponential-ish gaps: between 20 % and 180 % of the mean.
         let gap = rng.random_range(mean_gap / 5..=mean_gap * 9 / 5);
         w.advance(Duration::seconds(gap));
-        w.lookup(actor, patient(u128::from(p))).await.unwrap();
+        if let Err(e) = w.lookup(actor, patient(u128::from(p))).await {
+            panic!("patient {p}: {e:?}; alerts {:?}", w.alerts().await);
+        }
         if rng.random_range(0..10) == 0 {
             // Looked up again a few minutes later (rights for another domain, a retry).
             w.advance(Duration::seconds(rng.random_range(30..300)));
@@ -154,7 +156,7 @@ async fn an_honest_optician_day_raises_nothing() {
 #[tokio::test]
 async fn an_honest_pharmacy_day_raises_nothing() {
     let w = world(GuardConfig::default());
-    let org = w.practice("pharmacist", Some("mon-sat 08:30-19:30"));
+    let org = w.practice("pharmacist", Some("mon-sat 08:30-20:30"));
     let actor = person(org, MORNING);
     honest_day(&w, &actor, 300, 2).await;
     assert_eq!(w.alerts().await, vec![]);
@@ -238,15 +240,15 @@ async fn distinct_beneficiaries_in_24_hours_step_up_and_far_above_suspend() {
     let w = world(GuardConfig::default());
     let org = w.practice("optician", None);
     let mut actor = person(org, MORNING);
-    // 80 patients, one every 8 minutes: never more than 2 in 10 minutes.
+    // 80 patients, one every 6 minutes: never more than 2 in 10 minutes.
     for n in 0..80 {
-        w.advance(Duration::minutes(8));
+        w.advance(Duration::minutes(6));
         w.lookup(&actor, patient(n)).await.unwrap();
     }
     assert_eq!(w.alerts().await, vec![]);
-    w.advance(Duration::minutes(8));
+    w.advance(Duration::minutes(6));
     w.lookup(&actor, patient(80)).await.unwrap();
-    w.advance(Duration::minutes(8));
+    w.advance(Duration::minutes(6));
     assert_eq!(
         w.lookup(&actor, patient(81)).await,
         Err(Refusal::StepUpRequired)
@@ -255,7 +257,7 @@ async fn distinct_beneficiaries_in_24_hours_step_up_and_far_above_suspend() {
     // Stepping up acknowledges; twice the norm (160) in 24 hours suspends anyway.
     for n in 81..200 {
         actor.last_uv_at = Some(w.guard.now());
-        w.advance(Duration::minutes(5));
+        w.advance(Duration::minutes(3));
         if let Err(Refusal::Suspended { .. }) = w.lookup(&actor, patient(n)).await {
             break;
         }
@@ -281,6 +283,7 @@ async fn the_account_own_history_raises_its_norm() {
     // Two days later, 100 patients: above the peer norm (80) but within 150 % of its own
     // history (110 × 1.5): silent.
     w.advance(Duration::hours(48));
+    actor.last_uv_at = Some(w.guard.now()); // signed in again that morning
     for n in 1000..1100 {
         w.advance(Duration::minutes(6));
         w.lookup(&actor, patient(n)).await.unwrap();
@@ -402,7 +405,7 @@ async fn a_decoy_card_suspends_at_once() {
 async fn lookups_outside_opening_hours_demand_a_step_up_and_suspend_a_machine() {
     let w = world(GuardConfig::default());
     let org = w.practice("optician", Some("mon-fri 09:00-12:00,14:00-19:00"));
-    let actor = person(org, MORNING);
+    let actor = person(org, MORNING - Duration::hours(1));
     // 08:30 in Paris: closed.
     w.lookup(&actor, patient(1)).await.unwrap();
     assert_eq!(
@@ -600,6 +603,7 @@ async fn lifting_needs_an_administrator_with_a_fresh_step_up() {
         let _ = w.lookup(&bot, Outcome::NonMatch).await;
     }
     assert_eq!(w.suspended().await.len(), 1);
+    w.advance(Duration::minutes(6));
     let op_org = Uuid::new_v4();
     let mut operator = person(op_org, MORNING);
     operator.role = Role::OperatorAdmin;
