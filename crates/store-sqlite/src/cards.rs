@@ -93,10 +93,10 @@ pub(crate) async fn list_page(
 ) -> Result<Vec<CardRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, signing_kid, code_hash, created_at \
-         FROM cards WHERE insurer_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+         FROM cards WHERE +insurer_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     )
     .bind(insurer_id)
-    .bind(after)
+    .bind(after.unwrap_or(Uuid::nil()))
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await

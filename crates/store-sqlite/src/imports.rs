@@ -163,7 +163,7 @@ pub(crate) async fn find_unseen(
     limit: u32,
 ) -> Result<Vec<BeneficiaryRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT * FROM beneficiaries WHERE insurer_id = ?1 AND id > ?2 \
+        "SELECT * FROM beneficiaries WHERE +insurer_id = ?1 AND id > ?2 \
          AND (last_import_id IS NULL OR last_import_id <> ?3) AND valid_from <= ?4 AND (valid_to IS NULL OR valid_to > ?5) \
          ORDER BY id LIMIT ?6",
     )
