@@ -202,10 +202,10 @@ pub async fn verify(
     let mut next_target = 0usize;
     // The size of the last checkpoint that matched (the start of a mismatch range).
     let mut last_good = 0u64;
-    let mut check_targets = |tree: &RootBuilder,
-                             next_target: &mut usize,
-                             last_good: &mut u64,
-                             report: &mut VerifyReport|
+    let check_targets = |tree: &RootBuilder,
+                         next_target: &mut usize,
+                         last_good: &mut u64,
+                         report: &mut VerifyReport|
      -> Option<Problem> {
         while let Some(t) = targets.get(*next_target) {
             if t.size != tree.size() {

@@ -6,10 +6,12 @@
 //! the family's). Only the insurer's own staff and machines see it; a member of another
 //! insurer, an unknown member or another organisation's caller all get `NotFound`.
 
+#[allow(unused_imports)] // trait methods are also reached through `dyn Store`
 use super::store::{NotMeReportRecord, RightsStore};
 use crate::Ports;
 use crate::accounts::{AccessError, Actor};
 use crate::guard::{Action, Guard, NewAlert, Severity};
+#[allow(unused_imports)] // trait methods are also reached through `dyn Store`
 use crate::ledger::{DataCategory, LedgerEntryRecord, LedgerStore, Purpose};
 use crate::store::{InsurerRecord, StoreError};
 use domain::accounts::{Profession, Role};
