@@ -7,12 +7,12 @@
 //! insurer, an unknown member or another organisation's caller all get `NotFound`.
 
 #[allow(unused_imports)] // trait methods are also reached through `dyn Store`
-use super::store::{NotMeReportRecord, RightsStore};
+use super::store::NotMeReportRecord;
 use crate::Ports;
 use crate::accounts::{AccessError, Actor};
 use crate::guard::{Action, Guard, NewAlert, Severity};
 #[allow(unused_imports)] // trait methods are also reached through `dyn Store`
-use crate::ledger::{DataCategory, LedgerEntryRecord, LedgerStore, Purpose};
+use crate::ledger::{DataCategory, LedgerEntryRecord, Purpose};
 use crate::store::{InsurerRecord, StoreError};
 use domain::accounts::{Profession, Role};
 use domain::ids::{AmcNumber, MemberNumber};
