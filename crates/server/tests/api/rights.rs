@@ -3,9 +3,6 @@
 //! data set (real card tokens and verification codes).
 
 use app::demo::{DemoCardRow, DemoSummary};
-use app::guard::GuardStore;
-use app::ledger::LedgerStore;
-use app::rights::RightsStore;
 use app::store::{OrganisationRecord, PracticeRecord};
 use domain::accounts::{OrganisationKind, Profession, Role};
 use domain::ids::AmNumber;
