@@ -16,9 +16,7 @@ use crate::synthetic;
 use crypto::{FieldRef, SealError, Sealer};
 use domain::IdError;
 use domain::accounts::{OrganisationKind, Profession, ProfessionalId, Role};
-use domain::contracts::ContractCode;
 use domain::ids::{Adeli, AmNumber, AmcNumber, Finess, Iban, Rpps, Siret};
-use domain::rights::CareDomain;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -153,7 +151,6 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
         .await?;
 
     // Insurers and their contracts.
-    let year_start = date(year, Month::January, 1)?;
     let mut insurers = Vec::new();
     let issuer = crate::cards::CardIssuer::from_vault(&ports.vault);
     let mut printed = Vec::new();
@@ -178,19 +175,11 @@ pub async fn seed(ports: &Ports, seed: u64) -> Result<DemoSummary, DemoError> {
         ports.vault.ensure_scope(ports, id).await?;
         let mut contracts = HashMap::new();
         for plan in [Plan::Essentiel, Plan::Confort] {
-            let contract = ContractRecord {
-                id: ports.new_id(),
-                insurer_id: id,
-                code: ContractCode::parse(plan.code())?,
-                version: 1,
-                label: plan.label().into(),
-                responsible: true,
-                effective_from: year_start,
-                effective_to: None,
-                guarantees: guarantees_json(plan)?,
-                created_at: now,
-            };
-            ports.store.insert_contract(&contract).await?;
+            // The contract files of data/contracts, loaded as `rempart contracts load` does.
+            let contract = crate::contracts::load(ports, id, plan.toml())
+                .await
+                .map_err(|e| DemoError::Other(format!("demo contract {}: {e}", plan.code())))?
+                .contract;
             contracts.insert(plan.code(), contract);
         }
         insurers.push(SeededInsurer {
@@ -384,105 +373,13 @@ impl Plan {
         }
     }
 
-    fn label(self) -> &'static str {
+    /// The contract file (data/contracts), as an insurer would write it.
+    fn toml(self) -> &'static str {
         match self {
-            Plan::Essentiel => "Essentiel (contrat responsable)",
-            Plan::Confort => "Confort (contrat responsable)",
+            Plan::Essentiel => include_str!("../../../data/contracts/essentiel.toml"),
+            Plan::Confort => include_str!("../../../data/contracts/confort.toml"),
         }
     }
-
-    /// (optics class B €, hearing class II € per ear, dental prostheses % BR)
-    fn levels(self) -> (i64, i64, u32) {
-        match self {
-            Plan::Essentiel => (150, 800, 300),
-            Plan::Confort => (300, 1_600, 400),
-        }
-    }
-}
-
-/// A guarantee formula (docs/formats.md, "Contract guarantees").
-#[derive(Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Formula {
-    /// x% of the BR, AMO share included.
-    BrPercent { percent: u32 },
-    /// 100% Santé basket: the AMC pays the price minus the AMO share, within the PLV.
-    InFull,
-    /// The ticket modérateur plus a fixed amount.
-    TmPlus {
-        amount_cents: i64,
-        per: &'static str,
-    },
-    /// x% of the BR plus a fixed amount.
-    BrPercentPlus {
-        percent: u32,
-        amount_cents: i64,
-        per: &'static str,
-    },
-}
-
-#[derive(Debug, Serialize)]
-struct GuaranteeLine {
-    domain: &'static str,
-    item: &'static str,
-    formula: Formula,
-}
-
-#[derive(Debug, Serialize)]
-struct Guarantees {
-    format: u32,
-    contract: &'static str,
-    lines: Vec<GuaranteeLine>,
-}
-
-fn guarantees_json(plan: Plan) -> Result<String, DemoError> {
-    let (optics_b, hearing_ii, dental) = plan.levels();
-    let mut lines: Vec<GuaranteeLine> = CareDomain::ALL
-        .iter()
-        .map(|d| GuaranteeLine {
-            domain: d.code(),
-            item: "*",
-            formula: Formula::BrPercent { percent: 100 },
-        })
-        .collect();
-    lines.push(GuaranteeLine {
-        domain: "OPTI",
-        item: "class_a",
-        formula: Formula::InFull,
-    });
-    lines.push(GuaranteeLine {
-        domain: "OPTI",
-        item: "class_b",
-        formula: Formula::TmPlus {
-            amount_cents: optics_b * 100,
-            per: "equipment",
-        },
-    });
-    lines.push(GuaranteeLine {
-        domain: "AUDI",
-        item: "class_i",
-        formula: Formula::InFull,
-    });
-    lines.push(GuaranteeLine {
-        domain: "AUDI",
-        item: "class_ii",
-        formula: Formula::BrPercentPlus {
-            percent: 100,
-            amount_cents: hearing_ii * 100,
-            per: "ear",
-        },
-    });
-    lines.push(GuaranteeLine {
-        domain: "DENT",
-        item: "prosthesis",
-        formula: Formula::BrPercent { percent: dental },
-    });
-    serde_json::to_string(&Guarantees {
-        format: 1,
-        contract: plan.code(),
-        lines,
-    })
-    .map_err(|e| DemoError::Other(e.to_string()))
 }
 
 // --- practices and professionals ---
@@ -731,6 +628,8 @@ fn french_iban(rng: &mut ChaCha8Rng) -> Result<Iban, DemoError> {
 #[cfg(test)]
 pub(crate) mod tests {
     //! The demo against a small in-memory store (the SQLite run is in the server's API tests).
+    use domain::contracts::ContractCode;
+    use domain::rights::CareDomain;
     use super::*;
     use crate::store::Store;
     use crate::{ManualClock, Sealer, SecureRandom};
@@ -755,6 +654,8 @@ pub(crate) mod tests {
         imports: Vec<crate::store::ImportRecord>,
         /// beneficiary id -> the import that last saw it
         last_import: std::collections::HashMap<Uuid, Uuid>,
+        /// contract id -> its TOML document
+        contract_docs: std::collections::HashMap<Uuid, String>,
     }
 
     #[derive(Default)]
@@ -1646,6 +1547,86 @@ pub(crate) mod tests {
         }
     }
 
+    /// Contract documents (what the demo loads); claims are not part of the demo seeding.
+    #[async_trait]
+    impl crate::invoices::store::MoneyStore for MemStore {
+        async fn insert_contract_document(
+            &self,
+            contract: &ContractRecord,
+            toml: &str,
+        ) -> Result<(), StoreError> {
+            self.with(|m| {
+                if m.contracts.iter().any(|c| {
+                    c.insurer_id == contract.insurer_id
+                        && c.code == contract.code
+                        && c.version == contract.version
+                }) {
+                    return Err(conflict("contracts_version"));
+                }
+                m.contracts.push(contract.clone());
+                m.contract_docs.insert(contract.id, toml.to_string());
+                Ok(())
+            })
+        }
+        async fn find_contract_document(
+            &self,
+            insurer_id: Uuid,
+            contract_id: Uuid,
+        ) -> Result<Option<String>, StoreError> {
+            Ok(self.with(|m| {
+                m.contracts
+                    .iter()
+                    .any(|c| c.insurer_id == insurer_id && c.id == contract_id)
+                    .then(|| m.contract_docs.get(&contract_id).cloned())
+                    .flatten()
+            }))
+        }
+        async fn record_claim(
+            &self,
+            _: &crate::invoices::store::ClaimScope,
+            _: crate::invoices::store::Decide<'_>,
+        ) -> Result<crate::invoices::store::ClaimWrite, StoreError> {
+            Err(StoreError::Unavailable("claims are not in the demo test store".into()))
+        }
+        async fn find_approval(
+            &self,
+            _: Uuid,
+            _: &str,
+        ) -> Result<Option<crate::invoices::store::ApprovalRecord>, StoreError> {
+            Ok(None)
+        }
+        async fn cancel_approval(
+            &self,
+            _: Uuid,
+            _: &str,
+            _: OffsetDateTime,
+        ) -> Result<crate::invoices::store::ApprovalRecord, StoreError> {
+            Err(StoreError::NotFound)
+        }
+        async fn get_invoice(
+            &self,
+            _: Uuid,
+            _: Uuid,
+        ) -> Result<crate::invoices::store::InvoiceRecord, StoreError> {
+            Err(StoreError::NotFound)
+        }
+        async fn list_invoices(
+            &self,
+            _: Uuid,
+            _: u32,
+        ) -> Result<Vec<crate::invoices::store::InvoiceRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn list_counters(
+            &self,
+            _: Uuid,
+            _: Uuid,
+            _: time::Date,
+        ) -> Result<Vec<crate::invoices::store::CounterRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
     /// Idempotency records: delegated to `MemAccess`.
     #[async_trait]
     impl crate::idempotency::IdempotencyStore for MemStore {
@@ -1750,10 +1731,17 @@ pub(crate) mod tests {
             assert_eq!(professional_accounts, 30);
             for c in &m.contracts {
                 assert!(c.responsible);
-                let g: serde_json::Value = serde_json::from_str(&c.guarantees).unwrap();
-                let dental = g["lines"].as_array().unwrap().iter().find(|l| l["item"] == "prosthesis").unwrap();
-                let expected = if c.code.as_str() == "ESSENTIEL" { 300 } else { 400 };
-                assert_eq!(dental["formula"]["percent"], expected);
+                // Loaded from its TOML file: the document is stored with the version.
+                let text = m.contract_docs.get(&c.id).unwrap();
+                let contract = domain::contracts::Contract::from_toml(text).unwrap();
+                let i = contract
+                    .guarantee_for(CareDomain::Dent, domain::contracts::LineKind::Prosthesis, None, 40)
+                    .unwrap();
+                let expected = if c.code.as_str() == "ESSENTIEL" { "300% BR" } else { "400% BR" };
+                assert_eq!(contract.guarantees[i].formula.to_string(), expected);
+                // What cards print comes from the same document.
+                let printed = crate::cards::domains_from_guarantees(&c.guarantees).unwrap();
+                assert_eq!(printed, contract.card_regimes());
             }
             for card in &m.cards {
                 let d: serde_json::Value = serde_json::from_str(&card.domains).unwrap();

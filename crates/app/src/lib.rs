@@ -3,12 +3,15 @@
 //! [`keys::Vault`] (every secret; scoped [`Sealer`]s).
 
 pub mod accounts;
+pub mod approvals;
 pub mod beneficiaries;
 pub mod cards;
 pub mod clock;
+pub mod contracts;
 pub mod demo;
 pub mod guard;
 pub mod idempotency;
+pub mod invoices;
 pub mod ids;
 pub mod keys;
 pub mod ledger;

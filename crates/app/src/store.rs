@@ -353,6 +353,7 @@ pub trait Store:
         + crate::guard::GuardStore
         + crate::rights::RightsStore
         + crate::idempotency::IdempotencyStore
+        + crate::invoices::store::MoneyStore
         + Send
         + Sync
 {

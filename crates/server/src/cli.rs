@@ -65,6 +65,9 @@ pub enum Command {
     /// Import data files (an insurer's beneficiary file).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// An insurer's contracts as data: load a version from its TOML file.
+    #[command(subcommand)]
+    Contracts(ContractsCommand),
     /// A tiers-payant card: verify its datamatrix token offline (degraded mode).
     #[command(subcommand)]
     Card(CardCommand),
@@ -247,6 +250,27 @@ pub struct GenBeneficiariesArgs {
     /// Output file (`-` for standard output).
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractsCommand {
+    /// Load a contract version (docs/formats.md, "Contract (TOML)"); the same version again is a no-op.
+    Load(ContractsLoadArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ContractsLoadArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+
+    /// The contract file.
+    #[arg(value_name = "FILE.toml")]
+    pub file: PathBuf,
 
     /// Print the summary as JSON.
     #[arg(long)]

@@ -17,6 +17,7 @@ pub use crate::access_cases::*;
 pub use crate::guard_cases::*;
 pub use crate::import_cases::*;
 pub use crate::ledger_cases::*;
+pub use crate::money_cases::*;
 pub use crate::rights_cases::*;
 
 fn conflict(constraint: &str) -> StoreError {

@@ -24,6 +24,7 @@ mod fixture;
 mod guard_cases;
 mod import_cases;
 mod ledger_cases;
+mod money_cases;
 mod rights_cases;
 pub mod support;
 
@@ -144,6 +145,11 @@ macro_rules! conformance_suite {
             ledger_entries_filter_by_account_organisation_insurer_and_time,
             ledger_checkpoints_are_one_per_size_and_listed_largest_first,
             ledger_verifications_answer_the_most_recent,
+            contract_documents_are_stored_with_their_version_and_keep_to_the_insurer,
+            an_approval_reserves_counters_until_cancelled_and_keeps_to_its_practice,
+            an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes_its_approval,
+            a_failed_decision_writes_nothing,
+            racing_claims_never_pay_more_than_the_ceiling,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

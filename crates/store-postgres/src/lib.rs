@@ -22,6 +22,7 @@ mod insurers;
 mod keys;
 mod rights;
 mod ledger;
+mod invoices;
 
 use crate::codec::u64_count;
 use crate::error::db_err;

@@ -13,6 +13,15 @@ use time::Date;
 use uuid::Uuid;
 
 pub(crate) async fn insert(pool: &SqlitePool, c: &ContractRecord) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    insert_in(&mut conn, c).await
+}
+
+/// Inserts a contract version on a connection (inside a caller's transaction).
+pub(crate) async fn insert_in(
+    conn: &mut sqlx::SqliteConnection,
+    c: &ContractRecord,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO contracts (id, insurer_id, code, version, label, responsible, effective_from, effective_to, guarantees, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -27,7 +36,7 @@ pub(crate) async fn insert(pool: &SqlitePool, c: &ContractRecord) -> Result<(), 
     .bind(opt_date_text(c.effective_to)?)
     .bind(&c.guarantees)
     .bind(timestamp_text(c.created_at)?)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(())

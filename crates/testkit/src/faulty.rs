@@ -861,3 +861,80 @@ impl app::idempotency::IdempotencyStore for FaultyStore {
         self.inner.purge_idempotency(now).await
     }
 }
+
+#[async_trait]
+impl app::invoices::store::MoneyStore for FaultyStore {
+    async fn insert_contract_document(
+        &self,
+        contract: &app::store::ContractRecord,
+        toml: &str,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_contract_document(contract, toml).await
+    }
+
+    async fn find_contract_document(
+        &self,
+        insurer_id: Uuid,
+        contract_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        self.check()?;
+        self.inner.find_contract_document(insurer_id, contract_id).await
+    }
+
+    async fn record_claim(
+        &self,
+        scope: &app::invoices::store::ClaimScope,
+        decide: app::invoices::store::Decide<'_>,
+    ) -> Result<app::invoices::store::ClaimWrite, StoreError> {
+        self.check()?;
+        self.inner.record_claim(scope, decide).await
+    }
+
+    async fn find_approval(
+        &self,
+        organisation_id: Uuid,
+        number: &str,
+    ) -> Result<Option<app::invoices::store::ApprovalRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_approval(organisation_id, number).await
+    }
+
+    async fn cancel_approval(
+        &self,
+        organisation_id: Uuid,
+        number: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<app::invoices::store::ApprovalRecord, StoreError> {
+        self.check()?;
+        self.inner.cancel_approval(organisation_id, number, at).await
+    }
+
+    async fn get_invoice(
+        &self,
+        organisation_id: Uuid,
+        id: Uuid,
+    ) -> Result<app::invoices::store::InvoiceRecord, StoreError> {
+        self.check()?;
+        self.inner.get_invoice(organisation_id, id).await
+    }
+
+    async fn list_invoices(
+        &self,
+        organisation_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<app::invoices::store::InvoiceRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_invoices(organisation_id, limit).await
+    }
+
+    async fn list_counters(
+        &self,
+        insurer_id: Uuid,
+        beneficiary_id: Uuid,
+        today: time::Date,
+    ) -> Result<Vec<app::invoices::store::CounterRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_counters(insurer_id, beneficiary_id, today).await
+    }
+}

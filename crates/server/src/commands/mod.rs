@@ -4,6 +4,7 @@ pub mod ca;
 pub mod decoy;
 pub mod guard;
 pub mod cards;
+pub mod contracts;
 pub mod demo;
 pub mod generate;
 pub mod import;
@@ -35,6 +36,9 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Ledger(command) => ledger::run(config, command).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
+        }
+        Command::Contracts(crate::cli::ContractsCommand::Load(args)) => {
+            contracts::load(config, args).await
         }
         Command::Card(CardCommand::Verify(args)) => cards::verify(config, args).await,
         Command::Cards(CardsCommand::Export(args)) => cards::export(config, args).await,

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod imports;
+mod invoices;
 mod keys;
 mod ledger;
 mod mtls;

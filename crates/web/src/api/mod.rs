@@ -1,7 +1,10 @@
 //! The JSON API under `/api/v1`, one module per capability.
 
+pub mod approvals;
 pub mod beneficiaries;
 pub mod cards;
+pub mod contracts;
+pub mod invoices;
 pub mod ledger;
 pub mod rights;
 
@@ -13,6 +16,9 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(cards::router())
+        .merge(contracts::router())
+        .merge(approvals::router())
+        .merge(invoices::router())
         .merge(rights::router())
         .merge(ledger::router())
 }
@@ -22,6 +28,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut doc = cards::CardsApiDoc::openapi();
     doc.merge(beneficiaries::BeneficiariesApiDoc::openapi());
+    doc.merge(contracts::ContractsApiDoc::openapi());
+    doc.merge(approvals::ApprovalsApiDoc::openapi());
+    doc.merge(invoices::InvoicesApiDoc::openapi());
     doc.merge(rights::RightsApiDoc::openapi());
     doc.merge(ledger::LedgerApiDoc::openapi());
     doc

@@ -1,0 +1,486 @@
+//! The money part of the store (`MoneyStore`): contract documents, prior approvals, invoices
+//! and their lines, the beneficiaries' counters. A claim is decided and written in one
+//! transaction on the transaction that first locks the beneficiary's row (`FOR UPDATE`), so the claims of one
+//! beneficiary never interleave.
+
+use crate::PgStore;
+use crate::codec::{col, corrupt, micros};
+use crate::error::db_err;
+use app::invoices::store::{
+    ApprovalRecord, ApprovalStatus, ClaimContext, ClaimScope, ClaimWrite, CounterRecord, Decide,
+    InvoiceLineRecord, InvoiceRecord, MoneyStore,
+};
+use app::store::{ContractRecord, StoreError};
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, Transaction};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+const APPROVAL_COLUMNS: &str = "id, number, insurer_id, beneficiary_id, organisation_id, actor_id, engagement_id, contract_id, domain, status, care_date, valid_until, total_cents, lines, answer, created_at, closed_at";
+const INVOICE_COLUMNS: &str = "id, insurer_id, organisation_id, actor_id, engagement_id, beneficiary_id, approval_id, contract_id, contract_code, domain, care_date, status, total_cents, fingerprint, created_at";
+const LINE_COLUMNS: &str = "line_no, kind, class, complexity, ear, quantity, price_cents, br_cents, amo_cents, amc_cents, rejection, steps, paid_run_id";
+const COUNTER_COLUMNS: &str = "id, insurer_id, beneficiary_id, counter, domain, ear, budget, amount_cents, counted_on, approval_id, invoice_id, expires_on";
+
+fn approval(row: &PgRow) -> Result<ApprovalRecord, StoreError> {
+    let status: String = col(row, "status")?;
+    Ok(ApprovalRecord {
+        id: col(row, "id")?,
+        number: col(row, "number")?,
+        insurer_id: col(row, "insurer_id")?,
+        beneficiary_id: col(row, "beneficiary_id")?,
+        organisation_id: col(row, "organisation_id")?,
+        actor_id: col(row, "actor_id")?,
+        engagement_id: col(row, "engagement_id")?,
+        contract_id: col(row, "contract_id")?,
+        domain: col(row, "domain")?,
+        status: ApprovalStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        care_date: col(row, "care_date")?,
+        valid_until: col(row, "valid_until")?,
+        total_cents: col(row, "total_cents")?,
+        lines: col(row, "lines")?,
+        answer: col(row, "answer")?,
+        created_at: col(row, "created_at")?,
+        closed_at: col(row, "closed_at")?,
+    })
+}
+
+fn invoice(row: &PgRow) -> Result<InvoiceRecord, StoreError> {
+    Ok(InvoiceRecord {
+        id: col(row, "id")?,
+        insurer_id: col(row, "insurer_id")?,
+        organisation_id: col(row, "organisation_id")?,
+        actor_id: col(row, "actor_id")?,
+        engagement_id: col(row, "engagement_id")?,
+        beneficiary_id: col(row, "beneficiary_id")?,
+        approval_id: col(row, "approval_id")?,
+        contract_id: col(row, "contract_id")?,
+        contract_code: col(row, "contract_code")?,
+        domain: col(row, "domain")?,
+        care_date: col(row, "care_date")?,
+        status: col(row, "status")?,
+        total_cents: col(row, "total_cents")?,
+        fingerprint: col(row, "fingerprint")?,
+        created_at: col(row, "created_at")?,
+        lines: Vec::new(),
+    })
+}
+
+fn line(row: &PgRow) -> Result<InvoiceLineRecord, StoreError> {
+    let line_no: i64 = col(row, "line_no")?;
+    let quantity: i64 = col(row, "quantity")?;
+    Ok(InvoiceLineRecord {
+        line_no: u32::try_from(line_no).map_err(|_| corrupt("line_no"))?,
+        kind: col(row, "kind")?,
+        class: col(row, "class")?,
+        complexity: col(row, "complexity")?,
+        ear: col(row, "ear")?,
+        quantity: u8::try_from(quantity).map_err(|_| corrupt("quantity"))?,
+        price_cents: col(row, "price_cents")?,
+        br_cents: col(row, "br_cents")?,
+        amo_cents: col(row, "amo_cents")?,
+        amc_cents: col(row, "amc_cents")?,
+        rejection: col(row, "rejection")?,
+        steps: col(row, "steps")?,
+        paid_run_id: col(row, "paid_run_id")?,
+    })
+}
+
+fn counter(row: &PgRow) -> Result<CounterRecord, StoreError> {
+    Ok(CounterRecord {
+        id: col(row, "id")?,
+        insurer_id: col(row, "insurer_id")?,
+        beneficiary_id: col(row, "beneficiary_id")?,
+        counter: col(row, "counter")?,
+        domain: col(row, "domain")?,
+        ear: col(row, "ear")?,
+        budget: col(row, "budget")?,
+        amount_cents: col(row, "amount_cents")?,
+        on: col(row, "counted_on")?,
+        approval_id: col(row, "approval_id")?,
+        invoice_id: col(row, "invoice_id")?,
+        expires_on: col(row, "expires_on")?,
+    })
+}
+
+async fn counters_in_force(
+    conn: &mut PgConnection,
+    insurer_id: Uuid,
+    beneficiary_id: Uuid,
+    today: Date,
+) -> Result<Vec<CounterRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COUNTER_COLUMNS} FROM claim_counters \
+         WHERE insurer_id = $1 AND beneficiary_id = $2 AND (expires_on IS NULL OR expires_on >= $3) \
+         ORDER BY counted_on, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(insurer_id)
+        .bind(beneficiary_id)
+        .bind(today)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(counter).collect()
+}
+
+async fn find_approval_in(
+    conn: &mut PgConnection,
+    organisation_id: Uuid,
+    number: &str,
+) -> Result<Option<ApprovalRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE organisation_id = $1 AND number = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(organisation_id)
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(approval).transpose()
+}
+
+async fn insert_counters(
+    tx: &mut Transaction<'_, Postgres>,
+    counters: &[CounterRecord],
+) -> Result<(), StoreError> {
+    for c in counters {
+        sqlx::query(
+            "INSERT INTO claim_counters (id, insurer_id, beneficiary_id, counter, domain, ear, budget, amount_cents, counted_on, approval_id, invoice_id, expires_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(c.id)
+        .bind(c.insurer_id)
+        .bind(c.beneficiary_id)
+        .bind(&c.counter)
+        .bind(&c.domain)
+        .bind(&c.ear)
+        .bind(&c.budget)
+        .bind(c.amount_cents)
+        .bind(c.on)
+        .bind(c.approval_id)
+        .bind(c.invoice_id)
+        .bind(c.expires_on)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn insert_approval(
+    tx: &mut Transaction<'_, Postgres>,
+    a: &ApprovalRecord,
+) -> Result<(), StoreError> {
+    let closed = a.closed_at.map(micros);
+    sqlx::query(
+        "INSERT INTO approvals (id, number, insurer_id, beneficiary_id, organisation_id, actor_id, engagement_id, contract_id, domain, status, care_date, valid_until, total_cents, lines, answer, created_at, closed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(a.id)
+    .bind(&a.number)
+    .bind(a.insurer_id)
+    .bind(a.beneficiary_id)
+    .bind(a.organisation_id)
+    .bind(a.actor_id)
+    .bind(a.engagement_id)
+    .bind(a.contract_id)
+    .bind(&a.domain)
+    .bind(a.status.code())
+    .bind(a.care_date)
+    .bind(a.valid_until)
+    .bind(a.total_cents)
+    .bind(&a.lines)
+    .bind(&a.answer)
+    .bind(micros(a.created_at))
+    .bind(closed)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_invoice(
+    tx: &mut Transaction<'_, Postgres>,
+    i: &InvoiceRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO invoices (id, insurer_id, organisation_id, actor_id, engagement_id, beneficiary_id, approval_id, contract_id, contract_code, domain, care_date, status, total_cents, fingerprint, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(i.id)
+    .bind(i.insurer_id)
+    .bind(i.organisation_id)
+    .bind(i.actor_id)
+    .bind(i.engagement_id)
+    .bind(i.beneficiary_id)
+    .bind(i.approval_id)
+    .bind(i.contract_id)
+    .bind(&i.contract_code)
+    .bind(&i.domain)
+    .bind(i.care_date)
+    .bind(&i.status)
+    .bind(i.total_cents)
+    .bind(&i.fingerprint)
+    .bind(micros(i.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    for l in &i.lines {
+        sqlx::query(
+            "INSERT INTO invoice_lines (invoice_id, line_no, insurer_id, organisation_id, domain, contract_code, care_date, kind, class, complexity, ear, quantity, price_cents, br_cents, amo_cents, amc_cents, rejection, steps, paid_run_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(i.id)
+        .bind(i64::from(l.line_no))
+        .bind(i.insurer_id)
+        .bind(i.organisation_id)
+        .bind(&i.domain)
+        .bind(&i.contract_code)
+        .bind(i.care_date)
+        .bind(&l.kind)
+        .bind(&l.class)
+        .bind(&l.complexity)
+        .bind(&l.ear)
+        .bind(i64::from(l.quantity))
+        .bind(l.price_cents)
+        .bind(l.br_cents)
+        .bind(l.amo_cents)
+        .bind(l.amc_cents)
+        .bind(&l.rejection)
+        .bind(&l.steps)
+        .bind(l.paid_run_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn with_lines(
+    conn: &mut PgConnection,
+    mut inv: InvoiceRecord,
+) -> Result<InvoiceRecord, StoreError> {
+    let sql = format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(inv.id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    inv.lines = rows.iter().map(line).collect::<Result<_, _>>()?;
+    Ok(inv)
+}
+
+#[async_trait]
+impl MoneyStore for PgStore {
+    async fn insert_contract_document(
+        &self,
+        contract: &ContractRecord,
+        toml: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        crate::contracts::insert_in(&mut tx, contract).await?;
+        sqlx::query("INSERT INTO contract_documents (contract_id, insurer_id, toml) VALUES ($1, $2, $3)")
+            .bind(contract.id)
+            .bind(contract.insurer_id)
+            .bind(toml)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn find_contract_document(
+        &self,
+        insurer_id: Uuid,
+        contract_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT toml FROM contract_documents WHERE insurer_id = $1 AND contract_id = $2",
+        )
+        .bind(insurer_id)
+        .bind(contract_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(|r| col(r, "toml")).transpose()
+    }
+
+    async fn record_claim(
+        &self,
+        scope: &ClaimScope,
+        decide: Decide<'_>,
+    ) -> Result<ClaimWrite, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Serialises the claims of one beneficiary: racing invoices wait here.
+        sqlx::query("SELECT id FROM beneficiaries WHERE insurer_id = $1 AND id = $2 FOR UPDATE")
+            .bind(scope.insurer_id)
+            .bind(scope.beneficiary_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        let approval = match &scope.approval_number {
+            Some(n) => find_approval_in(&mut tx, scope.organisation_id, n).await?,
+            None => None,
+        };
+        let mut counters =
+            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today)
+                .await?;
+        if let Some(a) = &approval {
+            counters.retain(|c| c.approval_id != Some(a.id));
+        }
+        let duplicate = match &scope.fingerprint {
+            Some(f) => sqlx::query(
+                "SELECT 1 AS one FROM invoices WHERE organisation_id = $1 AND fingerprint = $2 AND status <> 'rejected' LIMIT 1",
+            )
+            .bind(scope.organisation_id)
+            .bind(f)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .is_some(),
+            None => false,
+        };
+        let context = ClaimContext {
+            counters,
+            approval,
+            duplicate,
+        };
+        let write = decide(&context).map_err(StoreError::Other)?;
+        match &write {
+            ClaimWrite::Approval { approval, counters } => {
+                insert_approval(&mut tx, approval).await?;
+                insert_counters(&mut tx, counters).await?;
+            }
+            ClaimWrite::Invoice {
+                invoice,
+                counters,
+                consume_approval,
+            } => {
+                insert_invoice(&mut tx, invoice).await?;
+                if let Some(id) = consume_approval {
+                    sqlx::query("DELETE FROM claim_counters WHERE approval_id = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query(
+                        "UPDATE approvals SET status = 'invoiced', closed_at = $2 WHERE id = $1 AND status = 'active'",
+                    )
+                    .bind(*id)
+                    .bind(micros(invoice.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                insert_counters(&mut tx, counters).await?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(write)
+    }
+
+    async fn find_approval(
+        &self,
+        organisation_id: Uuid,
+        number: &str,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        find_approval_in(&mut conn, organisation_id, number).await
+    }
+
+    async fn cancel_approval(
+        &self,
+        organisation_id: Uuid,
+        number: &str,
+        at: OffsetDateTime,
+    ) -> Result<ApprovalRecord, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // The same lock as `record_claim`: a cancellation and an invoice of the same
+        // beneficiary never interleave.
+        let first = find_approval_in(&mut tx, organisation_id, number)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("SELECT id FROM beneficiaries WHERE insurer_id = $1 AND id = $2 FOR UPDATE")
+            .bind(first.insurer_id)
+            .bind(first.beneficiary_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut a = find_approval_in(&mut tx, organisation_id, number)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if a.status != ApprovalStatus::Active {
+            return Err(StoreError::Conflict {
+                constraint: "approvals_status".into(),
+            });
+        }
+        sqlx::query("UPDATE approvals SET status = 'cancelled', closed_at = $2 WHERE id = $1")
+            .bind(a.id)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM claim_counters WHERE approval_id = $1")
+            .bind(a.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        a.status = ApprovalStatus::Cancelled;
+        a.closed_at = Some(at);
+        Ok(a)
+    }
+
+    async fn get_invoice(
+        &self,
+        organisation_id: Uuid,
+        id: Uuid,
+    ) -> Result<InvoiceRecord, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let sql =
+            format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(organisation_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        with_lines(&mut conn, invoice(&row)?).await
+    }
+
+    async fn list_invoices(
+        &self,
+        organisation_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(organisation_id)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(with_lines(&mut conn, invoice(r)?).await?);
+        }
+        Ok(out)
+    }
+
+    async fn list_counters(
+        &self,
+        insurer_id: Uuid,
+        beneficiary_id: Uuid,
+        today: Date,
+    ) -> Result<Vec<CounterRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        counters_in_force(&mut conn, insurer_id, beneficiary_id, today).await
+    }
+}
