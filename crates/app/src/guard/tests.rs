@@ -662,3 +662,94 @@ async fn alerts_are_counted_for_metrics() {
     assert!(text.contains("# TYPE rempart_alerts_total counter"));
     assert!(text.contains("rempart_alerts_total{signal=\"non_match\",severity=\"critical\"} 1"));
 }
+
+/// Reads one HTTP/1.1 request (headers, then `content-length` bytes of body) and answers
+/// `status`; returns the body.
+async fn answer_once(listener: &tokio::net::TcpListener, status: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut chunk).await.unwrap();
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                socket.write_all(reply.as_bytes()).await.unwrap();
+                return body;
+            }
+        }
+        assert!(n > 0, "connection closed early");
+    }
+}
+
+#[tokio::test]
+async fn alerts_reach_the_webhook_after_a_failed_attempt() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let w = world(GuardConfig {
+        webhook_url: Some(url),
+        webhook_backoff_ms: 10,
+        ..GuardConfig::default()
+    });
+    let org = w.practice("optician", None);
+    let bot = machine(org);
+    let server = tokio::spawn(async move {
+        let first = answer_once(&listener, 500).await;
+        let second = answer_once(&listener, 200).await;
+        (first, second)
+    });
+    let decoy = DecoyCardRecord {
+        id: Uuid::new_v4(),
+        insurer_id: Uuid::new_v4(),
+        amc: "11111111".into(),
+        member_number: "9123456789".into(),
+        code_hash: vec![1; 32],
+        signing_kid: 7,
+        valid_from: MORNING.date(),
+        valid_to: MORNING.date(),
+        created_at: MORNING,
+    };
+    w.store.insert_decoy_cards(&[decoy.clone()]).await.unwrap();
+    let request = Request {
+        actor: &bot,
+        client: None,
+        insurer: Some("11111111"),
+        domain: Some("OPTI"),
+    };
+    w.guard
+        .observe(&Observation {
+            request,
+            card_id: Some(decoy.id),
+            member_number: None,
+            outcome: Outcome::NonMatch,
+        })
+        .await;
+    let (first, second) = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the webhook is called twice within 10 s")
+        .unwrap();
+    assert_eq!(first, second, "the same alert is retried");
+    let body: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(body["signal"], "decoy");
+    assert_eq!(body["severity"], "critical");
+    assert_eq!(body["action"], "account_suspended");
+    assert_eq!(body["account_id"], bot.account_id.to_string());
+    assert!(
+        !second.contains("9123456789"),
+        "no member number in an alert"
+    );
+}
