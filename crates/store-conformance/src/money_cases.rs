@@ -9,6 +9,7 @@ use app::invoices::store::{
     InvoiceLineRecord, InvoiceRecord,
 };
 use app::store::{BeneficiaryRecord, Store, StoreError};
+use domain::accounts::OrganisationKind;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -24,8 +25,15 @@ struct World {
 
 async fn world(store: &dyn Store) -> World {
     let insurer = given_insurer(store, "880000011").await;
-    let practice = given_practice(store, "751234567").await;
-    let other = given_practice(store, "751234568").await;
+    let practice =
+        given_organisation(store, OrganisationKind::Practice, "Optique du Port", at(0)).await;
+    let other = given_organisation(
+        store,
+        OrganisationKind::Practice,
+        "Optique du Marché",
+        at(0),
+    )
+    .await;
     let mut c = contract(insurer.id, "ESSENTIEL", 1, "2026-01-01", None);
     c.guarantees = r#"{"format":1,"contract":"ESSENTIEL","lines":[]}"#.into();
     store
@@ -33,7 +41,10 @@ async fn world(store: &dyn Store) -> World {
         .await
         .unwrap();
     let b = beneficiary(insurer.id, c.id, "1234567890", 1);
-    store.insert_beneficiaries(std::slice::from_ref(&b)).await.unwrap();
+    store
+        .insert_beneficiaries(std::slice::from_ref(&b))
+        .await
+        .unwrap();
     World {
         insurer: insurer.id,
         practice: practice.id,
@@ -54,7 +65,12 @@ fn scope(w: &World, approval: Option<&str>, fingerprint: Option<&str>) -> ClaimS
     }
 }
 
-fn counter(w: &World, amount: i64, approval: Option<(Uuid, &str)>, invoice: Option<Uuid>) -> CounterRecord {
+fn counter(
+    w: &World,
+    amount: i64,
+    approval: Option<(Uuid, &str)>,
+    invoice: Option<Uuid>,
+) -> CounterRecord {
     CounterRecord {
         id: new_id(),
         insurer_id: w.insurer,
@@ -138,10 +154,26 @@ pub async fn contract_documents_are_stored_with_their_version_and_keep_to_the_in
         .find_contract_document(w.insurer, w.contract)
         .await
         .unwrap();
-    assert_eq!(text.as_deref(), Some("code = \"ESSENTIEL\"\n# ‘text’ kept as is\n"));
-    assert_eq!(store.get_contract(w.insurer, w.contract).await.unwrap().version, 1);
+    assert_eq!(
+        text.as_deref(),
+        Some("code = \"ESSENTIEL\"\n# ‘text’ kept as is\n")
+    );
+    assert_eq!(
+        store
+            .get_contract(w.insurer, w.contract)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
     let other = given_insurer(store.as_ref(), "880000029").await;
-    assert_eq!(store.find_contract_document(other.id, w.contract).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_contract_document(other.id, w.contract)
+            .await
+            .unwrap(),
+        None
+    );
     // The same version again: nothing written, the version's rule named.
     let mut again = contract(w.insurer, "ESSENTIEL", 1, "2026-01-01", None);
     again.guarantees = "{}".into();
@@ -151,7 +183,13 @@ pub async fn contract_documents_are_stored_with_their_version_and_keep_to_the_in
             constraint: "contracts_version".into()
         })
     );
-    assert_eq!(store.find_contract_document(w.insurer, again.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_contract_document(w.insurer, again.id)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn an_approval_reserves_counters_until_cancelled_and_keeps_to_its_practice(store: S) {
@@ -166,8 +204,14 @@ pub async fn an_approval_reserves_counters_until_cancelled_and_keeps_to_its_prac
             counters: r2.clone(),
         })
     };
-    store.record_claim(&scope(&w, None, None), &decide).await.unwrap();
-    assert_eq!(store.find_approval(w.practice, &a.number).await.unwrap(), Some(a.clone()));
+    store
+        .record_claim(&scope(&w, None, None), &decide)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_approval(w.practice, &a.number).await.unwrap(),
+        Some(a.clone())
+    );
     assert_eq!(store.find_approval(w.other, &a.number).await.unwrap(), None);
     // The reservation counts until its last day, not after.
     let on = |d: &str| {
@@ -185,7 +229,9 @@ pub async fn an_approval_reserves_counters_until_cancelled_and_keeps_to_its_prac
         Err("stop".into())
     };
     assert_eq!(
-        store.record_claim(&scope(&w, Some(&a.number), None), &decide).await,
+        store
+            .record_claim(&scope(&w, Some(&a.number), None), &decide)
+            .await,
         Err(StoreError::Other("stop".into()))
     );
     // Another practice cannot cancel it; the practice can, once.
@@ -193,7 +239,10 @@ pub async fn an_approval_reserves_counters_until_cancelled_and_keeps_to_its_prac
         store.cancel_approval(w.other, &a.number, at(50)).await,
         Err(StoreError::NotFound)
     );
-    let c = store.cancel_approval(w.practice, &a.number, at(50)).await.unwrap();
+    let c = store
+        .cancel_approval(w.practice, &a.number, at(50))
+        .await
+        .unwrap();
     assert_eq!(c.status, ApprovalStatus::Cancelled);
     assert_eq!(c.closed_at, Some(at(50)));
     assert!(on("2026-03-01").await.is_empty(), "released");
@@ -227,25 +276,41 @@ pub async fn an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes
     let used = vec![counter(&w, 0, None, Some(inv.id))];
     let (i2, u2, aid) = (inv.clone(), used.clone(), a.id);
     store
-        .record_claim(&scope(&w, Some(&a.number), Some("f1")), &move |ctx: &ClaimContext| {
-            assert!(!ctx.duplicate);
-            Ok(ClaimWrite::Invoice {
-                invoice: i2.clone(),
-                counters: u2.clone(),
-                consume_approval: Some(aid),
-            })
-        })
+        .record_claim(
+            &scope(&w, Some(&a.number), Some("f1")),
+            &move |ctx: &ClaimContext| {
+                assert!(!ctx.duplicate);
+                Ok(ClaimWrite::Invoice {
+                    invoice: i2.clone(),
+                    counters: u2.clone(),
+                    consume_approval: Some(aid),
+                })
+            },
+        )
         .await
         .unwrap();
     assert_eq!(store.get_invoice(w.practice, inv.id).await.unwrap(), inv);
-    assert_eq!(store.get_invoice(w.other, inv.id).await, Err(StoreError::NotFound));
-    assert_eq!(store.list_invoices(w.practice, 10).await.unwrap(), vec![inv.clone()]);
+    assert_eq!(
+        store.get_invoice(w.other, inv.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.list_invoices(w.practice, 10).await.unwrap(),
+        vec![inv.clone()]
+    );
     assert!(store.list_invoices(w.other, 10).await.unwrap().is_empty());
     // The approval is invoiced; its reservation gave way to the invoice's counter.
-    let a_now = store.find_approval(w.practice, &a.number).await.unwrap().unwrap();
+    let a_now = store
+        .find_approval(w.practice, &a.number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a_now.status, ApprovalStatus::Invoiced);
     assert_eq!(
-        store.list_counters(w.insurer, w.beneficiary.id, day("2026-03-01")).await.unwrap(),
+        store
+            .list_counters(w.insurer, w.beneficiary.id, day("2026-03-01"))
+            .await
+            .unwrap(),
         used
     );
     // The same fingerprint again is a duplicate, for that practice only.
@@ -258,8 +323,14 @@ pub async fn an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes
             r.unwrap_err()
         }
     };
-    assert_eq!(seen(scope(&w, None, Some("f1"))).await, StoreError::Other("true".into()));
-    assert_eq!(seen(scope(&w, None, Some("f2"))).await, StoreError::Other("false".into()));
+    assert_eq!(
+        seen(scope(&w, None, Some("f1"))).await,
+        StoreError::Other("true".into())
+    );
+    assert_eq!(
+        seen(scope(&w, None, Some("f2"))).await,
+        StoreError::Other("false".into())
+    );
     let mut elsewhere = scope(&w, None, Some("f1"));
     elsewhere.organisation_id = w.other;
     assert_eq!(seen(elsewhere).await, StoreError::Other("false".into()));
@@ -276,7 +347,10 @@ pub async fn an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes
         })
         .await
         .unwrap();
-    assert_eq!(seen(scope(&w, None, Some("f3"))).await, StoreError::Other("false".into()));
+    assert_eq!(
+        seen(scope(&w, None, Some("f3"))).await,
+        StoreError::Other("false".into())
+    );
 }
 
 pub async fn a_failed_decision_writes_nothing(store: S) {
@@ -341,7 +415,12 @@ pub async fn racing_claims_never_pay_more_than_the_ceiling(store: S) {
                 let decide = move |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
                     let used: i64 = ctx.counters.iter().map(|c| c.amount_cents).sum();
                     let draw = (CEILING - used).clamp(0, 700);
-                    let mut inv = invoice(&w2, if draw > 0 { "accepted" } else { "rejected" }, &[draw], &fp);
+                    let mut inv = invoice(
+                        &w2,
+                        if draw > 0 { "accepted" } else { "rejected" },
+                        &[draw],
+                        &fp,
+                    );
                     inv.id = inv_id;
                     let counters = if draw > 0 {
                         vec![counter(&w2, draw, None, Some(inv_id))]
