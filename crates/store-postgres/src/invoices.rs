@@ -262,7 +262,8 @@ async fn with_lines(
     conn: &mut PgConnection,
     mut inv: InvoiceRecord,
 ) -> Result<InvoiceRecord, StoreError> {
-    let sql = format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no");
+    let sql =
+        format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(inv.id)
         .fetch_all(&mut *conn)
@@ -281,13 +282,15 @@ impl MoneyStore for PgStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         crate::contracts::insert_in(&mut tx, contract).await?;
-        sqlx::query("INSERT INTO contract_documents (contract_id, insurer_id, toml) VALUES ($1, $2, $3)")
-            .bind(contract.id)
-            .bind(contract.insurer_id)
-            .bind(toml)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO contract_documents (contract_id, insurer_id, toml) VALUES ($1, $2, $3)",
+        )
+        .bind(contract.id)
+        .bind(contract.insurer_id)
+        .bind(toml)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -326,8 +329,7 @@ impl MoneyStore for PgStore {
             None => None,
         };
         let mut counters =
-            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today)
-                .await?;
+            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today).await?;
         if let Some(a) = &approval {
             counters.retain(|c| c.approval_id != Some(a.id));
         }
@@ -440,8 +442,9 @@ impl MoneyStore for PgStore {
         id: Uuid,
     ) -> Result<InvoiceRecord, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        let sql =
-            format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = $1 AND id = $2");
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = $1 AND id = $2"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(organisation_id)
             .bind(id)

@@ -4,8 +4,7 @@
 
 use crate::SqliteStore;
 use crate::codec::{
-    col, corrupt, date_col, date_text, opt_date_col, opt_date_text, timestamp_col,
-    timestamp_text,
+    col, corrupt, date_col, date_text, opt_date_col, opt_date_text, timestamp_col, timestamp_text,
 };
 use crate::error::db_err;
 use app::invoices::store::{
@@ -267,7 +266,8 @@ async fn with_lines(
     conn: &mut SqliteConnection,
     mut inv: InvoiceRecord,
 ) -> Result<InvoiceRecord, StoreError> {
-    let sql = format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ?1 ORDER BY line_no");
+    let sql =
+        format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ?1 ORDER BY line_no");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(inv.id)
         .fetch_all(&mut *conn)
@@ -286,13 +286,15 @@ impl MoneyStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         crate::contracts::insert_in(&mut tx, contract).await?;
-        sqlx::query("INSERT INTO contract_documents (contract_id, insurer_id, toml) VALUES (?1, ?2, ?3)")
-            .bind(contract.id)
-            .bind(contract.insurer_id)
-            .bind(toml)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO contract_documents (contract_id, insurer_id, toml) VALUES (?1, ?2, ?3)",
+        )
+        .bind(contract.id)
+        .bind(contract.insurer_id)
+        .bind(toml)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -323,8 +325,7 @@ impl MoneyStore for SqliteStore {
             None => None,
         };
         let mut counters =
-            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today)
-                .await?;
+            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today).await?;
         if let Some(a) = &approval {
             counters.retain(|c| c.approval_id != Some(a.id));
         }
@@ -426,8 +427,9 @@ impl MoneyStore for SqliteStore {
         id: Uuid,
     ) -> Result<InvoiceRecord, StoreError> {
         let mut conn = self.reader.acquire().await.map_err(db_err)?;
-        let sql =
-            format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = ?1 AND id = ?2");
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE organisation_id = ?1 AND id = ?2"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(organisation_id)
             .bind(id)

@@ -11,7 +11,9 @@
 
 use crate::Ports;
 use crate::accounts::Actor;
-use crate::invoices::claim::{self, ClaimContextInfo, ClaimFailure as F, LineAnswer, LineInput, invalid};
+use crate::invoices::claim::{
+    self, ClaimContextInfo, ClaimFailure as F, LineAnswer, LineInput, invalid,
+};
 use crate::invoices::store::{
     ApprovalRecord, ApprovalStatus, ClaimContext, ClaimScope, ClaimWrite,
 };
@@ -104,7 +106,10 @@ pub async fn request(
     let quoted = claim::quoted(ports, actor, number, probe).await?;
     let engagement = &quoted.engagement;
     let domain = engagement.domain;
-    if !matches!(domain, CareDomain::Opti | CareDomain::Audi | CareDomain::Dent) {
+    if !matches!(
+        domain,
+        CareDomain::Opti | CareDomain::Audi | CareDomain::Dent
+    ) {
         return Err(invalid(
             "engagement",
             "prior approval is for optics (OPTI), hearing aids (AUDI) and dental prostheses (DENT)",
@@ -114,10 +119,7 @@ pub async fn request(
     claim::check_domain(domain, &lines)?;
     let today = ports.clock.today();
     if today > engagement.valid_until {
-        return Err(invalid(
-            "engagement",
-            "expired: run a rights check again",
-        ));
+        return Err(invalid("engagement", "expired: run a rights check again"));
     }
     let Some((contract_record, contract)) = quoted.contract.clone() else {
         return Err(invalid(
@@ -147,8 +149,8 @@ pub async fn request(
     let id = ports.new_id();
     let approval_number = new_number(ports.rng.as_ref());
     let now = ports.clock.now();
-    let quoted_lines = serde_json::to_string(&request.lines)
-        .map_err(|e| F::Internal(e.to_string()))?;
+    let quoted_lines =
+        serde_json::to_string(&request.lines).map_err(|e| F::Internal(e.to_string()))?;
     let decide = |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
         let history = claim::history(&ctx.counters);
         let outcome = domain::approvals::adjudicate_quote(

@@ -88,8 +88,10 @@ pub fn card_guarantees_json(contract: &Contract) -> Result<String, ContractLoadE
         };
         lines.push(serde_json::json!({"domain": domain.code(), "item": "*", "formula": formula}));
     }
-    Ok(serde_json::json!({"format": 1, "contract": contract.code.as_str(), "lines": lines})
-        .to_string())
+    Ok(
+        serde_json::json!({"format": 1, "contract": contract.code.as_str(), "lines": lines})
+            .to_string(),
+    )
 }
 
 /// Loads a contract version of `insurer_id` from its TOML text.

@@ -105,7 +105,12 @@ impl LineInput {
             ]
             .into_iter()
             .find(|x| x.code() == c)
-            .ok_or_else(|| invalid(path("complexity"), "must be simple, complex or very_complex"))?;
+            .ok_or_else(|| {
+                invalid(
+                    path("complexity"),
+                    "must be simple, complex or very_complex",
+                )
+            })?;
             line = line.complexity(complexity);
         }
         if let Some(e) = &self.ear {
@@ -133,7 +138,11 @@ pub fn lines(input: &[LineInput]) -> Result<Vec<Line>, ClaimFailure> {
     if input.len() > domain::contracts::engine::MAX_LINES {
         return Err(invalid("lines", "at most 64 lines"));
     }
-    input.iter().enumerate().map(|(i, l)| l.to_line(i)).collect()
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, l)| l.to_line(i))
+        .collect()
 }
 
 /// One line of an answer.
@@ -194,13 +203,9 @@ pub fn counter_rows(
                     None,
                     0,
                 ),
-                Consumption::Budget { budget, amount, .. } => (
-                    "budget",
-                    domain,
-                    None,
-                    Some(budget.clone()),
-                    amount.cents(),
-                ),
+                Consumption::Budget { budget, amount, .. } => {
+                    ("budget", domain, None, Some(budget.clone()), amount.cents())
+                }
             };
             CounterRecord {
                 id: ports.new_id(),

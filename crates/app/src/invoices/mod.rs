@@ -102,7 +102,11 @@ pub fn fingerprint(request: &InvoiceRequest) -> String {
     h.update([0]);
     h.update(request.care_date.to_string().as_bytes());
     h.update([0]);
-    h.update(serde_json::to_string(&request.lines).unwrap_or_default().as_bytes());
+    h.update(
+        serde_json::to_string(&request.lines)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -242,9 +246,7 @@ pub async fn submit(
                 ));
             }
             (Some(_), Some(a)) => {
-                if a.beneficiary_id != engagement.beneficiary_id
-                    || a.domain != domain.code()
-                {
+                if a.beneficiary_id != engagement.beneficiary_id || a.domain != domain.code() {
                     return Ok(whole(
                         RejectionCode::ApprovalMissing,
                         "the prior approval is for another patient or domain",

@@ -36,7 +36,11 @@ pub async fn load(config: &Config, args: &ContractsLoadArgs) -> anyhow::Result<(
     } else {
         println!(
             "{} {} version {} ({} from {}{})",
-            if loaded.created { "loaded" } else { "unchanged:" },
+            if loaded.created {
+                "loaded"
+            } else {
+                "unchanged:"
+            },
             c.code.as_str(),
             c.version,
             c.label,

@@ -142,8 +142,22 @@ fn line(kind: &str, class: Option<&str>, extra: Value, price: i64, br: i64, amo:
 fn optics_b() -> Value {
     json!([
         line("frame", Some("B"), json!({}), 15000, 5, 3),
-        line("lens", Some("B"), json!({"complexity": "simple"}), 12000, 5, 3),
-        line("lens", Some("B"), json!({"complexity": "simple"}), 12000, 5, 3),
+        line(
+            "lens",
+            Some("B"),
+            json!({"complexity": "simple"}),
+            12000,
+            5,
+            3
+        ),
+        line(
+            "lens",
+            Some("B"),
+            json!({"complexity": "simple"}),
+            12000,
+            5,
+            3
+        ),
     ])
 }
 
@@ -219,7 +233,11 @@ async fn golden_amounts_end_to_end(backend: Backend) {
         let (status, approval) = approve(&app, &optician, &number, &optics_b()).await;
         assert_eq!(status, 201, "{approval}");
         assert_eq!(approval["decision"], "accepted");
-        assert_eq!(approval["total_cents"], frame + lenses, "{code}: {approval}");
+        assert_eq!(
+            approval["total_cents"],
+            frame + lenses,
+            "{code}: {approval}"
+        );
         assert_sum(&approval);
         let body = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": optics_b()});
         let (status, answer, _) = invoice(&app, &optician, &format!("o-{i}"), &body).await;
@@ -239,7 +257,14 @@ async fn golden_amounts_end_to_end(backend: Backend) {
 
         // Hearing class II at 2,000.00: ESSENTIEL 960.00, CONFORT capped at 1,460.00.
         let (number, _) = engagement(&app, &audio, row, "AUDI").await;
-        let aid = json!([line("hearing_aid", Some("II"), json!({"ear": "left"}), 200000, 40000, 24000)]);
+        let aid = json!([line(
+            "hearing_aid",
+            Some("II"),
+            json!({"ear": "left"}),
+            200000,
+            40000,
+            24000
+        )]);
         let (status, approval) = approve(&app, &audio, &number, &aid).await;
         assert_eq!(status, 201, "{approval}");
         let expected = if code == "ESSENTIEL" { 96000 } else { 146000 };
@@ -276,7 +301,10 @@ async fn golden_amounts_end_to_end(backend: Backend) {
             break;
         }
     }
-    assert!(seen.contains("ESSENTIEL") && seen.contains("CONFORT"), "{seen:?}");
+    assert!(
+        seen.contains("ESSENTIEL") && seen.contains("CONFORT"),
+        "{seen:?}"
+    );
     app.cleanup().await;
 }
 
@@ -295,12 +323,18 @@ async fn an_approval_reserves_the_renewal_and_cancelling_releases_it(backend: Ba
     let (e2, _) = engagement(&app, &optician, row, "OPTI").await;
     let (_, second) = approve(&app, &optician, &e2, &optics_b()).await;
     assert_eq!(second["decision"], "rejected", "{second}");
-    assert_eq!(second["lines"][0]["rejection"], "renewal_period_not_reached");
+    assert_eq!(
+        second["lines"][0]["rejection"],
+        "renewal_period_not_reached"
+    );
     // Cancelled: released.
     let cancel = app
         .post_as(
             &optician,
-            &format!("/api/v1/prior-approvals/{}/cancel", first["number"].as_str().unwrap()),
+            &format!(
+                "/api/v1/prior-approvals/{}/cancel",
+                first["number"].as_str().unwrap()
+            ),
             &json!({}),
         )
         .await;
@@ -310,7 +344,10 @@ async fn an_approval_reserves_the_renewal_and_cancelling_releases_it(backend: Ba
     let again = app
         .post_as(
             &optician,
-            &format!("/api/v1/prior-approvals/{}/cancel", first["number"].as_str().unwrap()),
+            &format!(
+                "/api/v1/prior-approvals/{}/cancel",
+                first["number"].as_str().unwrap()
+            ),
             &json!({}),
         )
         .await;
@@ -340,7 +377,10 @@ async fn an_invoice_key_replays_the_answer_and_counts_once(backend: Backend) {
     assert_eq!((s1, s2), (201, 201));
     assert!(!r1 && r2);
     assert_eq!(a1, a2);
-    assert_eq!(app.ports.store.ledger_size().await.unwrap(), ledger_before + 1);
+    assert_eq!(
+        app.ports.store.ledger_size().await.unwrap(),
+        ledger_before + 1
+    );
     let list: Value = app
         .get_as(&optician, "/api/v1/invoices")
         .await
@@ -370,11 +410,25 @@ async fn two_invoices_racing_for_one_approval_pay_it_once(backend: Backend) {
     let people = patients(&app, &summary).await;
     for (round, (row, _)) in people.iter().take(5).enumerate() {
         let (number, _) = engagement(&app, &audio, row, "AUDI").await;
-        let aid = json!([line("hearing_aid", Some("I"), json!({"ear": "right"}), 95000, 40000, 24000)]);
+        let aid = json!([line(
+            "hearing_aid",
+            Some("I"),
+            json!({"ear": "right"}),
+            95000,
+            40000,
+            24000
+        )]);
         let (_, approval) = approve(&app, &audio, &number, &aid).await;
         assert_eq!(approval["total_cents"], 71000);
         // Two different invoices (prices differ) quoting the same approval, at once.
-        let cheaper = json!([line("hearing_aid", Some("I"), json!({"ear": "right"}), 94000, 40000, 24000)]);
+        let cheaper = json!([line(
+            "hearing_aid",
+            Some("I"),
+            json!({"ear": "right"}),
+            94000,
+            40000,
+            24000
+        )]);
         let b1 = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": aid});
         let b2 = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": cheaper});
         let (x, y) = tokio::join!(
@@ -384,7 +438,10 @@ async fn two_invoices_racing_for_one_approval_pay_it_once(backend: Backend) {
         assert_eq!((x.0, y.0), (201, 201));
         let paid = x.1["total_cents"].as_i64().unwrap() + y.1["total_cents"].as_i64().unwrap();
         assert!(paid <= 71000 && paid > 0, "round {round}: {} {}", x.1, y.1);
-        let statuses = [x.1["status"].as_str().unwrap(), y.1["status"].as_str().unwrap()];
+        let statuses = [
+            x.1["status"].as_str().unwrap(),
+            y.1["status"].as_str().unwrap(),
+        ];
         assert!(statuses.contains(&"rejected"), "{statuses:?}");
     }
     app.cleanup().await;
@@ -403,10 +460,19 @@ async fn each_answer_is_ledgered_and_another_practice_gets_404(backend: Backend)
     let (_, approval) = approve(&app, &optician, &number, &optics_b()).await;
     let body = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": optics_b()});
     let (_, answer, _) = invoice(&app, &optician, "k1", &body).await;
-    let entries = app.ports.store.list_ledger_entries(start, 10).await.unwrap();
+    let entries = app
+        .ports
+        .store
+        .list_ledger_entries(start, 10)
+        .await
+        .unwrap();
     let purposes: Vec<&str> = entries.iter().map(|e| e.purpose.as_str()).collect();
     assert_eq!(purposes, ["prior_approval", "invoice"]);
-    assert!(entries.iter().all(|e| e.organisation_id == optician.organisation_id));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.organisation_id == optician.organisation_id)
+    );
     assert_eq!(entries[0].categories, "approval");
     assert_eq!(entries[1].categories, "payment");
     // The other practice: the engagement, the approval and the invoice do not exist for it.
@@ -415,10 +481,25 @@ async fn each_answer_is_ledgered_and_another_practice_gets_404(backend: Backend)
     let (s, _, _) = invoice(&app, &other, "k2", &body).await;
     assert_eq!(s, 404);
     let id = answer["id"].as_str().unwrap();
-    assert_eq!(app.get_as(&other, &format!("/api/v1/invoices/{id}")).await.status(), 404);
-    assert_eq!(app.get_as(&optician, &format!("/api/v1/invoices/{id}")).await.status(), 200);
+    assert_eq!(
+        app.get_as(&other, &format!("/api/v1/invoices/{id}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get_as(&optician, &format!("/api/v1/invoices/{id}"))
+            .await
+            .status(),
+        200
+    );
     let n = approval["number"].as_str().unwrap();
-    assert_eq!(app.get_as(&other, &format!("/api/v1/prior-approvals/{n}")).await.status(), 404);
+    assert_eq!(
+        app.get_as(&other, &format!("/api/v1/prior-approvals/{n}"))
+            .await
+            .status(),
+        404
+    );
     assert_eq!(app.ports.store.ledger_size().await.unwrap(), start + 2);
     // A malformed line names its field.
     let bad = json!({"engagement": number, "care_date": today(&app), "lines": [line("lens", Some("Z"), json!({}), 1, 1, 0)]});

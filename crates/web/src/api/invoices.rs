@@ -125,10 +125,10 @@ pub fn claim_problem(e: ClaimFailure) -> ApiError {
         ClaimFailure::NotActive(what) => {
             ApiError::conflict(format!("The prior approval is {what}."))
         }
-        ClaimFailure::Ledger(cause) => {
-            ApiError::unavailable("The access ledger cannot record the answer now; nothing was disclosed. Retry shortly.")
-                .with_internal(cause)
-        }
+        ClaimFailure::Ledger(cause) => ApiError::unavailable(
+            "The access ledger cannot record the answer now; nothing was disclosed. Retry shortly.",
+        )
+        .with_internal(cause),
         ClaimFailure::Store(app::StoreError::Unavailable(cause)) => {
             ApiError::unavailable("The service cannot answer now; retry shortly.")
                 .with_internal(cause)
