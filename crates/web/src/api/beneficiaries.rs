@@ -17,7 +17,7 @@
 
 use crate::AppState;
 use crate::auth::{Authenticated, problem};
-use crate::error::{ApiError, Json};
+use crate::error::ApiError;
 use crate::idempotency::{self, RequestHasher};
 use app::beneficiaries::import::{self, ImportError, ImportOptions, ImportReport};
 use app::idempotency::Begin;

@@ -279,7 +279,7 @@ pub async fn inclusion(
         tree_size: p.tree_size,
         leaf_hash: base64(&p.leaf_hash),
         root: base64(&p.root),
-        proof: p.path.iter().map(|h| base64(&h)).collect(),
+        proof: p.path.iter().map(|h| base64(h)).collect(),
     }))
 }
 
@@ -323,6 +323,6 @@ pub async fn consistency(
         to: p.to,
         from_root: base64(&p.from_root),
         to_root: base64(&p.to_root),
-        proof: p.path.iter().map(|h| base64(&h)).collect(),
+        proof: p.path.iter().map(|h| base64(h)).collect(),
     }))
 }

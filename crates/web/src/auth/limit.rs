@@ -15,6 +15,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock as GovernorClock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 use std::net::IpAddr;
@@ -27,17 +29,17 @@ use std::time::Duration;
 pub struct AppClock(Arc<dyn app::Clock>);
 
 impl GovernorClock for AppClock {
-    type Instant = Duration;
+    type Instant = Nanos;
 
-    fn now(&self) -> Duration {
+    fn now(&self) -> Nanos {
         let nanos = self.0.now().unix_timestamp_nanos();
-        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+        Nanos::from(u64::try_from(nanos).unwrap_or(0))
     }
 }
 
 /// The per-address limiter of the sign-in and enrolment ceremonies.
 pub struct AuthLimiter {
-    limiter: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, AppClock>,
+    limiter: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, AppClock, NoOpMiddleware<Nanos>>,
     clock: AppClock,
     checks: std::sync::atomic::AtomicU32,
 }
