@@ -6,7 +6,7 @@
 use crate::cli::{GuardAlertsArgs, GuardCommand, GuardHoursArgs, GuardLiftArgs};
 use crate::config::Config;
 use anyhow::Context;
-use app::guard::{GuardError, GuardStore, Subject, hours::OpeningHours};
+use app::guard::{GuardError, Subject, hours::OpeningHours};
 
 pub async fn run(config: &Config, command: &GuardCommand) -> anyhow::Result<()> {
     match command {
