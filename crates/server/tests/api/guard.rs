@@ -4,7 +4,7 @@
 //! switch set through one store handle reaches another server process within a second.
 
 use crate::helpers::assert_problem;
-use app::guard::{GuardStore, Subject, SuspensionRecord};
+use app::guard::{Subject, SuspensionRecord};
 use domain::accounts::{OrganisationKind, Role};
 use reqwest::{Method, Response};
 use testkit::{Backend, SignedIn, TestApp, backend_tests};

@@ -346,7 +346,6 @@ async fn the_import_api_streams_a_file(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .await
         .json()
         .await
         .unwrap();

@@ -4,8 +4,6 @@
 //! answer, and another practice's engagement or invoice answered 404.
 
 use app::demo::{DemoCardRow, DemoSummary};
-use app::ledger::LedgerStore;
-use app::rights::RightsStore;
 use app::store::{OrganisationRecord, PracticeRecord};
 use domain::accounts::{OrganisationKind, Profession, Role};
 use domain::ids::AmNumber;
@@ -431,9 +429,10 @@ async fn two_invoices_racing_for_one_approval_pay_it_once(backend: Backend) {
         )]);
         let b1 = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": aid});
         let b2 = json!({"engagement": number, "approval": approval["number"], "care_date": today(&app), "lines": cheaper});
+        let (k1, k2) = (format!("r1-{round}"), format!("r2-{round}"));
         let (x, y) = tokio::join!(
-            invoice(&app, &audio, &format!("r1-{round}"), &b1),
-            invoice(&app, &audio, &format!("r2-{round}"), &b2)
+            invoice(&app, &audio, &k1, &b1),
+            invoice(&app, &audio, &k2, &b2)
         );
         assert_eq!((x.0, y.0), (201, 201));
         let paid = x.1["total_cents"].as_i64().unwrap() + y.1["total_cents"].as_i64().unwrap();
