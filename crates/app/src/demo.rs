@@ -662,8 +662,8 @@ pub(crate) mod tests {
     pub(crate) struct MemStore(
         Mutex<Mem>,
         crate::accounts::memory::MemAccess,
-        crate::ledger::memory::MemLedger,
         crate::rights::memory::MemRights,
+        crate::ledger::memory::MemLedger,
     );
 
     impl MemStore {
@@ -1244,76 +1244,6 @@ pub(crate) mod tests {
         }
     }
 
-    /// The ledger: delegated to `MemLedger`.
-    #[async_trait]
-    impl crate::ledger::LedgerStore for MemStore {
-        async fn ledger_size(&self) -> Result<u64, StoreError> {
-            self.2.ledger_size().await
-        }
-        async fn append_ledger_entries(
-            &self,
-            e: &[crate::ledger::LedgerEntryRecord],
-        ) -> Result<(), StoreError> {
-            self.2.append_ledger_entries(e).await
-        }
-        async fn list_ledger_entries(
-            &self,
-            from: u64,
-            limit: u32,
-        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
-            self.2.list_ledger_entries(from, limit).await
-        }
-        async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-            self.2.ledger_leaf_hashes(from, to).await
-        }
-        async fn find_ledger_entries_by_pseudonym(
-            &self,
-            insurer_id: Uuid,
-            pseudonym: &[u8],
-            before: Option<u64>,
-            limit: u32,
-        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
-            self.2
-                .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
-                .await
-        }
-        async fn find_ledger_entries(
-            &self,
-            f: &crate::ledger::LedgerFilter,
-        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
-            self.2.find_ledger_entries(f).await
-        }
-        async fn insert_ledger_checkpoint(
-            &self,
-            c: &crate::ledger::LedgerCheckpointRecord,
-        ) -> Result<(), StoreError> {
-            self.2.insert_ledger_checkpoint(c).await
-        }
-        async fn latest_ledger_checkpoint(
-            &self,
-        ) -> Result<Option<crate::ledger::LedgerCheckpointRecord>, StoreError> {
-            self.2.latest_ledger_checkpoint().await
-        }
-        async fn list_ledger_checkpoints(
-            &self,
-            before: Option<u64>,
-            limit: u32,
-        ) -> Result<Vec<crate::ledger::LedgerCheckpointRecord>, StoreError> {
-            self.2.list_ledger_checkpoints(before, limit).await
-        }
-        async fn insert_ledger_verification(
-            &self,
-            v: &crate::ledger::LedgerVerificationRecord,
-        ) -> Result<(), StoreError> {
-            self.2.insert_ledger_verification(v).await
-        }
-        async fn latest_ledger_verification(
-            &self,
-        ) -> Result<Option<crate::ledger::LedgerVerificationRecord>, StoreError> {
-            self.2.latest_ledger_verification().await
-        }
-    }
-
     /// The guard's rows: the demo tests keep none (writes are refused, reads are empty).
     #[async_trait]
     impl crate::guard::GuardStore for MemStore {
@@ -1406,34 +1336,34 @@ pub(crate) mod tests {
             &self,
             e: &crate::rights::EngagementRecord,
         ) -> Result<(), StoreError> {
-            self.3.insert_engagement(e).await
+            self.2.insert_engagement(e).await
         }
         async fn find_engagement(
             &self,
             organisation_id: Uuid,
             number: &str,
         ) -> Result<Option<crate::rights::EngagementRecord>, StoreError> {
-            self.3.find_engagement(organisation_id, number).await
+            self.2.find_engagement(organisation_id, number).await
         }
         async fn insert_not_me_report(
             &self,
             r: &crate::rights::NotMeReportRecord,
         ) -> Result<(), StoreError> {
-            self.3.insert_not_me_report(r).await
+            self.2.insert_not_me_report(r).await
         }
         async fn find_not_me_report(
             &self,
             insurer_id: Uuid,
             entry: u64,
         ) -> Result<Option<crate::rights::NotMeReportRecord>, StoreError> {
-            self.3.find_not_me_report(insurer_id, entry).await
+            self.2.find_not_me_report(insurer_id, entry).await
         }
         async fn list_not_me_reports(
             &self,
             insurer_id: Uuid,
             limit: u32,
         ) -> Result<Vec<crate::rights::NotMeReportRecord>, StoreError> {
-            self.3.list_not_me_reports(insurer_id, limit).await
+            self.2.list_not_me_reports(insurer_id, limit).await
         }
     }
 
@@ -1544,6 +1474,176 @@ pub(crate) mod tests {
             idle_before: OffsetDateTime,
         ) -> Result<crate::store::AccessPurge, StoreError> {
             self.1.purge_access(now, idle_before).await
+        }
+    }
+
+    /// The ledger: delegated to `MemLedger`.
+    #[async_trait]
+    impl crate::ledger::LedgerStore for MemStore {
+        async fn ledger_size(&self) -> Result<u64, StoreError> {
+            self.3.ledger_size().await
+        }
+        async fn append_ledger_entries(
+            &self,
+            e: &[crate::ledger::LedgerEntryRecord],
+        ) -> Result<(), StoreError> {
+            self.3.append_ledger_entries(e).await
+        }
+        async fn list_ledger_entries(
+            &self,
+            from: u64,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.3.list_ledger_entries(from, limit).await
+        }
+        async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+            self.3.ledger_leaf_hashes(from, to).await
+        }
+        async fn find_ledger_entries_by_pseudonym(
+            &self,
+            insurer_id: Uuid,
+            pseudonym: &[u8],
+            before: Option<u64>,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.3
+                .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
+                .await
+        }
+        async fn find_ledger_entries(
+            &self,
+            f: &crate::ledger::LedgerFilter,
+        ) -> Result<Vec<crate::ledger::LedgerEntryRecord>, StoreError> {
+            self.3.find_ledger_entries(f).await
+        }
+        async fn insert_ledger_checkpoint(
+            &self,
+            c: &crate::ledger::LedgerCheckpointRecord,
+        ) -> Result<(), StoreError> {
+            self.3.insert_ledger_checkpoint(c).await
+        }
+        async fn latest_ledger_checkpoint(
+            &self,
+        ) -> Result<Option<crate::ledger::LedgerCheckpointRecord>, StoreError> {
+            self.3.latest_ledger_checkpoint().await
+        }
+        async fn list_ledger_checkpoints(
+            &self,
+            before: Option<u64>,
+            limit: u32,
+        ) -> Result<Vec<crate::ledger::LedgerCheckpointRecord>, StoreError> {
+            self.3.list_ledger_checkpoints(before, limit).await
+        }
+        async fn insert_ledger_verification(
+            &self,
+            v: &crate::ledger::LedgerVerificationRecord,
+        ) -> Result<(), StoreError> {
+            self.3.insert_ledger_verification(v).await
+        }
+        async fn latest_ledger_verification(
+            &self,
+        ) -> Result<Option<crate::ledger::LedgerVerificationRecord>, StoreError> {
+            self.3.latest_ledger_verification().await
+        }
+    }
+
+    /// Payments are not part of the demo seeding: every call says so.
+    #[async_trait]
+    impl crate::payments::store::PaymentsStore for MemStore {
+        async fn claim_payment_run(
+            &self,
+            _: &crate::payments::store::PaymentRunRecord,
+        ) -> Result<Option<crate::payments::store::PaymentRunRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_run_lines(
+            &self,
+            _: Uuid,
+        ) -> Result<Vec<crate::payments::store::RunLineRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_run_payees(
+            &self,
+            _: Uuid,
+        ) -> Result<Vec<crate::payments::store::RunPayeeRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn complete_payment_run(
+            &self,
+            _: Uuid,
+            _: &[crate::payments::store::TransferRecord],
+            _: i64,
+            _: time::OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn get_payment_run(
+            &self,
+            _: Uuid,
+        ) -> Result<crate::payments::store::PaymentRunRecord, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_payment_runs(
+            &self,
+            _: u32,
+        ) -> Result<Vec<crate::payments::store::PaymentRunRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_practice_transfers(
+            &self,
+            _: Uuid,
+            _: u32,
+        ) -> Result<Vec<crate::payments::store::TransferRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn find_practice_transfer(
+            &self,
+            _: Uuid,
+            _: &str,
+        ) -> Result<Option<crate::payments::store::TransferRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_billed_lines(
+            &self,
+            _: Uuid,
+            _: time::Date,
+            _: time::Date,
+        ) -> Result<Vec<crate::payments::store::BilledLineRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn insert_iban_change(
+            &self,
+            _: &crate::payments::store::IbanChangeRecord,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn get_iban_change(
+            &self,
+            _: Uuid,
+        ) -> Result<crate::payments::store::IbanChangeRecord, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn list_iban_changes(
+            &self,
+            _: Option<Uuid>,
+        ) -> Result<Vec<crate::payments::store::IbanChangeRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn confirm_iban_change(
+            &self,
+            _: Uuid,
+            _: Uuid,
+            _: time::OffsetDateTime,
+            _: time::OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
+        }
+        async fn apply_due_iban_changes(
+            &self,
+            _: time::OffsetDateTime,
+            _: crate::payments::store::Reseal<'_>,
+        ) -> Result<Vec<crate::payments::store::IbanChangeRecord>, StoreError> {
+            Err(StoreError::Other("no payments in this double".into()))
         }
     }
 

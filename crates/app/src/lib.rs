@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod machines;
+pub mod payments;
 pub mod rights;
 pub mod store;
 pub mod synthetic;

@@ -349,13 +349,14 @@ pub struct StoreCounts {
 #[async_trait]
 pub trait Store:
     AccessStore
-        + crate::ledger::LedgerStore
-        + crate::guard::GuardStore
-        + crate::rights::RightsStore
-        + crate::idempotency::IdempotencyStore
-        + crate::invoices::store::MoneyStore
-        + Send
-        + Sync
+    + crate::ledger::LedgerStore
+    + crate::rights::RightsStore
+    + crate::idempotency::IdempotencyStore
+    + crate::guard::GuardStore
+    + crate::invoices::store::MoneyStore
+    + crate::payments::store::PaymentsStore
+    + Send
+    + Sync
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -91,6 +91,86 @@ pub enum Command {
     /// The access ledger: verify it end to end, or write a signed checkpoint for a witness.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Payment runs: pay the professionals (SEPA pain.001 and remittance statements).
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+    /// Insurer billing: what was paid on an insurer's behalf over a period.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaymentsCommand {
+    /// Pay every accepted, unpaid invoice line with a care date on or before --date: one SEPA credit transfer per practice; writes OUT/<run id>/pain.001.xml, one statement CSV per transfer and run.json. A run killed half-way is resumed by the next one for the same date.
+    Run(PaymentsRunArgs),
+    /// Write the files of an existing run again (same bytes) into OUT/<run id>/.
+    Rewrite(PaymentsRewriteArgs),
+}
+
+/// The platform's settlement account, debited by the runs.
+#[derive(Debug, Args, Clone)]
+pub struct DebtorArgs {
+    /// Name of the debited account holder (initiating party).
+    #[arg(long, env = "REMPART_DEBTOR_NAME", value_name = "NAME")]
+    pub debtor_name: String,
+    /// IBAN of the debited account.
+    #[arg(long, env = "REMPART_DEBTOR_IBAN", value_name = "IBAN", hide_env_values = true)]
+    pub debtor_iban: String,
+    /// BIC of the debited account's bank.
+    #[arg(long, env = "REMPART_DEBTOR_BIC", value_name = "BIC")]
+    pub debtor_bic: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PaymentsRunArgs {
+    /// The cycle date (YYYY-MM-DD): lines with a care date on or before it; also the requested execution date.
+    #[arg(long, value_name = "DATE")]
+    pub date: String,
+    /// Output directory (the run's directory is created 0700 inside it; files 0600).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub debtor: DebtorArgs,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PaymentsRewriteArgs {
+    /// The run id.
+    #[arg(long, value_name = "UUID")]
+    pub run: String,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub debtor: DebtorArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// An insurer's billing statement over a period (runs executed from --from to --to), by domain and contract, with the invoice references; CSV, or JSON with --json.
+    Statement(BillingStatementArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BillingStatementArgs {
+    /// The insurer's AMC number.
+    #[arg(long, value_name = "AMC")]
+    pub insurer: String,
+    /// First execution date of the period (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// Last execution date of the period (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+    /// Output file (0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Write JSON instead of CSV.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

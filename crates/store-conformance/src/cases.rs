@@ -18,6 +18,7 @@ pub use crate::guard_cases::*;
 pub use crate::import_cases::*;
 pub use crate::ledger_cases::*;
 pub use crate::money_cases::*;
+pub use crate::payments_cases::*;
 pub use crate::rights_cases::*;
 
 fn conflict(constraint: &str) -> StoreError {

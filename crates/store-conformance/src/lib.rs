@@ -25,6 +25,7 @@ mod guard_cases;
 mod import_cases;
 mod ledger_cases;
 mod money_cases;
+mod payments_cases;
 mod rights_cases;
 pub mod support;
 
@@ -110,12 +111,12 @@ macro_rules! conformance_suite {
             sessions_are_found_touched_stepped_up_and_deleted,
             client_certificates_round_trip_by_fingerprint_and_list_oldest_first,
             a_client_certificate_is_revoked_once_and_needs_its_organisation,
-            data_keys_round_trip_and_conflict_on_id_and_version,
-            rewrap_data_key_is_compare_and_set,
-            retire_and_delete_data_keys,
             purge_access_deletes_expired_ceremonies_sessions_and_unused_invitations,
             idempotency_records_are_one_per_caller_route_and_key,
             idempotency_records_complete_delete_and_purge,
+            data_keys_round_trip_and_conflict_on_id_and_version,
+            rewrap_data_key_is_compare_and_set,
+            retire_and_delete_data_keys,
             beneficiaries_are_found_by_nir_index_within_the_insurer,
             delete_beneficiary_erases_one_row_of_its_insurer,
             beneficiary_pages_walk_an_insurer_by_id_and_seals_update,
@@ -150,6 +151,9 @@ macro_rules! conformance_suite {
             an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes_its_approval,
             a_failed_decision_writes_nothing,
             racing_claims_never_pay_more_than_the_ceiling,
+            a_payment_run_claims_each_payable_line_once_and_is_resumed_while_claimed,
+            concurrent_payment_runs_never_claim_the_same_line,
+            iban_changes_need_a_second_person_and_apply_once_due,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,4 +1,4 @@
-//! `PaymentsStore` on PostgreSQL (migration 0027). The claim is one transaction: the run
+//! `PaymentsStore` on PostgreSQL (migration 0026). The claim is one transaction: the run
 //! row, the `paid_run_id` update (`WHERE paid_run_id IS NULL`: a concurrent claim waits on
 //! the row locks and then skips the lines already claimed) and the payee snapshot commit
 //! together or not at all. Two claims for the same cut-off are serialised by an advisory

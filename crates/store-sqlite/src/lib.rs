@@ -14,14 +14,15 @@ mod cards;
 mod codec;
 mod contracts;
 mod error;
-mod idempotency;
 mod guard;
+mod idempotency;
 mod imports;
 mod insurers;
 mod keys;
-mod rights;
 mod ledger;
 mod invoices;
+mod payments;
+mod rights;
 
 use crate::codec::u64_count;
 use crate::error::db_err;

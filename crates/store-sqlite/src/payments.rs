@@ -1,4 +1,4 @@
-//! `PaymentsStore` on SQLite (migration 0027). The claim runs on the single writer
+//! `PaymentsStore` on SQLite (migration 0026). The claim runs on the single writer
 //! connection: the run row, the `paid_run_id` update (`WHERE paid_run_id IS NULL`) and the
 //! payee snapshot commit together or not at all.
 

@@ -565,97 +565,92 @@ impl app::store::AccessStore for FaultyStore {
 }
 
 #[async_trait]
-impl app::ledger::LedgerStore for FaultyStore {
-    async fn ledger_size(&self) -> Result<u64, StoreError> {
-        self.check()?;
-        self.inner.ledger_size().await
-    }
-
-    async fn append_ledger_entries(
+impl app::rights::RightsStore for FaultyStore {
+    async fn insert_engagement(
         &self,
-        entries: &[app::ledger::LedgerEntryRecord],
+        engagement: &app::rights::EngagementRecord,
     ) -> Result<(), StoreError> {
         self.check()?;
-        if self.ledger_down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable(
-                "the test switched the ledger off".into(),
-            ));
-        }
-        self.inner.append_ledger_entries(entries).await
+        self.inner.insert_engagement(engagement).await
     }
 
-    async fn list_ledger_entries(
+    async fn find_engagement(
         &self,
-        from: u64,
-        limit: u32,
-    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+        organisation_id: Uuid,
+        number: &str,
+    ) -> Result<Option<app::rights::EngagementRecord>, StoreError> {
         self.check()?;
-        self.inner.list_ledger_entries(from, limit).await
+        self.inner.find_engagement(organisation_id, number).await
     }
 
-    async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+    async fn insert_not_me_report(
+        &self,
+        report: &app::rights::NotMeReportRecord,
+    ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.ledger_leaf_hashes(from, to).await
+        self.inner.insert_not_me_report(report).await
     }
 
-    async fn find_ledger_entries_by_pseudonym(
+    async fn find_not_me_report(
         &self,
         insurer_id: Uuid,
-        pseudonym: &[u8],
-        before: Option<u64>,
+        entry: u64,
+    ) -> Result<Option<app::rights::NotMeReportRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_not_me_report(insurer_id, entry).await
+    }
+
+    async fn list_not_me_reports(
+        &self,
+        insurer_id: Uuid,
         limit: u32,
-    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+    ) -> Result<Vec<app::rights::NotMeReportRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_not_me_reports(insurer_id, limit).await
+    }
+}
+
+#[async_trait]
+impl app::idempotency::IdempotencyStore for FaultyStore {
+    async fn insert_idempotency(
+        &self,
+        record: &app::idempotency::IdempotencyRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_idempotency(record).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        actor_id: Uuid,
+        route: &str,
+        key: &str,
+    ) -> Result<Option<app::idempotency::IdempotencyRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_idempotency(actor_id, route, key).await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        id: Uuid,
+        request_hash: &[u8],
+        status: u16,
+        response: &[u8],
+    ) -> Result<(), StoreError> {
         self.check()?;
         self.inner
-            .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
+            .complete_idempotency(id, request_hash, status, response)
             .await
     }
 
-    async fn find_ledger_entries(
-        &self,
-        filter: &app::ledger::LedgerFilter,
-    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
+    async fn delete_idempotency(&self, id: Uuid) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.find_ledger_entries(filter).await
+        self.inner.delete_idempotency(id).await
     }
 
-    async fn insert_ledger_checkpoint(
-        &self,
-        checkpoint: &app::ledger::LedgerCheckpointRecord,
-    ) -> Result<(), StoreError> {
+    async fn purge_idempotency(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
         self.check()?;
-        self.inner.insert_ledger_checkpoint(checkpoint).await
-    }
-
-    async fn latest_ledger_checkpoint(
-        &self,
-    ) -> Result<Option<app::ledger::LedgerCheckpointRecord>, StoreError> {
-        self.check()?;
-        self.inner.latest_ledger_checkpoint().await
-    }
-
-    async fn list_ledger_checkpoints(
-        &self,
-        before: Option<u64>,
-        limit: u32,
-    ) -> Result<Vec<app::ledger::LedgerCheckpointRecord>, StoreError> {
-        self.check()?;
-        self.inner.list_ledger_checkpoints(before, limit).await
-    }
-
-    async fn insert_ledger_verification(
-        &self,
-        verification: &app::ledger::LedgerVerificationRecord,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.insert_ledger_verification(verification).await
-    }
-
-    async fn latest_ledger_verification(
-        &self,
-    ) -> Result<Option<app::ledger::LedgerVerificationRecord>, StoreError> {
-        self.check()?;
-        self.inner.latest_ledger_verification().await
+        self.inner.purge_idempotency(now).await
     }
 }
 
@@ -773,92 +768,97 @@ impl app::guard::GuardStore for FaultyStore {
 }
 
 #[async_trait]
-impl app::rights::RightsStore for FaultyStore {
-    async fn insert_engagement(
+impl app::ledger::LedgerStore for FaultyStore {
+    async fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.ledger_size().await
+    }
+
+    async fn append_ledger_entries(
         &self,
-        engagement: &app::rights::EngagementRecord,
+        entries: &[app::ledger::LedgerEntryRecord],
     ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.insert_engagement(engagement).await
+        if self.ledger_down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "the test switched the ledger off".into(),
+            ));
+        }
+        self.inner.append_ledger_entries(entries).await
     }
 
-    async fn find_engagement(
+    async fn list_ledger_entries(
         &self,
-        organisation_id: Uuid,
-        number: &str,
-    ) -> Result<Option<app::rights::EngagementRecord>, StoreError> {
-        self.check()?;
-        self.inner.find_engagement(organisation_id, number).await
-    }
-
-    async fn insert_not_me_report(
-        &self,
-        report: &app::rights::NotMeReportRecord,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.insert_not_me_report(report).await
-    }
-
-    async fn find_not_me_report(
-        &self,
-        insurer_id: Uuid,
-        entry: u64,
-    ) -> Result<Option<app::rights::NotMeReportRecord>, StoreError> {
-        self.check()?;
-        self.inner.find_not_me_report(insurer_id, entry).await
-    }
-
-    async fn list_not_me_reports(
-        &self,
-        insurer_id: Uuid,
+        from: u64,
         limit: u32,
-    ) -> Result<Vec<app::rights::NotMeReportRecord>, StoreError> {
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
         self.check()?;
-        self.inner.list_not_me_reports(insurer_id, limit).await
-    }
-}
-
-#[async_trait]
-impl app::idempotency::IdempotencyStore for FaultyStore {
-    async fn insert_idempotency(
-        &self,
-        record: &app::idempotency::IdempotencyRecord,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.insert_idempotency(record).await
+        self.inner.list_ledger_entries(from, limit).await
     }
 
-    async fn find_idempotency(
-        &self,
-        actor_id: Uuid,
-        route: &str,
-        key: &str,
-    ) -> Result<Option<app::idempotency::IdempotencyRecord>, StoreError> {
+    async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         self.check()?;
-        self.inner.find_idempotency(actor_id, route, key).await
+        self.inner.ledger_leaf_hashes(from, to).await
     }
 
-    async fn complete_idempotency(
+    async fn find_ledger_entries_by_pseudonym(
         &self,
-        id: Uuid,
-        request_hash: &[u8],
-        status: u16,
-        response: &[u8],
-    ) -> Result<(), StoreError> {
+        insurer_id: Uuid,
+        pseudonym: &[u8],
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
         self.check()?;
         self.inner
-            .complete_idempotency(id, request_hash, status, response)
+            .find_ledger_entries_by_pseudonym(insurer_id, pseudonym, before, limit)
             .await
     }
 
-    async fn delete_idempotency(&self, id: Uuid) -> Result<(), StoreError> {
+    async fn find_ledger_entries(
+        &self,
+        filter: &app::ledger::LedgerFilter,
+    ) -> Result<Vec<app::ledger::LedgerEntryRecord>, StoreError> {
         self.check()?;
-        self.inner.delete_idempotency(id).await
+        self.inner.find_ledger_entries(filter).await
     }
 
-    async fn purge_idempotency(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+    async fn insert_ledger_checkpoint(
+        &self,
+        checkpoint: &app::ledger::LedgerCheckpointRecord,
+    ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.purge_idempotency(now).await
+        self.inner.insert_ledger_checkpoint(checkpoint).await
+    }
+
+    async fn latest_ledger_checkpoint(
+        &self,
+    ) -> Result<Option<app::ledger::LedgerCheckpointRecord>, StoreError> {
+        self.check()?;
+        self.inner.latest_ledger_checkpoint().await
+    }
+
+    async fn list_ledger_checkpoints(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<app::ledger::LedgerCheckpointRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_ledger_checkpoints(before, limit).await
+    }
+
+    async fn insert_ledger_verification(
+        &self,
+        verification: &app::ledger::LedgerVerificationRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_ledger_verification(verification).await
+    }
+
+    async fn latest_ledger_verification(
+        &self,
+    ) -> Result<Option<app::ledger::LedgerVerificationRecord>, StoreError> {
+        self.check()?;
+        self.inner.latest_ledger_verification().await
     }
 }
 
@@ -936,5 +936,135 @@ impl app::invoices::store::MoneyStore for FaultyStore {
     ) -> Result<Vec<app::invoices::store::CounterRecord>, StoreError> {
         self.check()?;
         self.inner.list_counters(insurer_id, beneficiary_id, today).await
+    }
+}
+
+#[async_trait]
+impl app::payments::store::PaymentsStore for FaultyStore {
+    async fn claim_payment_run(
+        &self,
+        run: &app::payments::store::PaymentRunRecord,
+    ) -> Result<Option<app::payments::store::PaymentRunRecord>, StoreError> {
+        self.check()?;
+        self.inner.claim_payment_run(run).await
+    }
+
+    async fn list_run_lines(
+        &self,
+        run_id: Uuid,
+    ) -> Result<Vec<app::payments::store::RunLineRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_run_lines(run_id).await
+    }
+
+    async fn list_run_payees(
+        &self,
+        run_id: Uuid,
+    ) -> Result<Vec<app::payments::store::RunPayeeRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_run_payees(run_id).await
+    }
+
+    async fn complete_payment_run(
+        &self,
+        run_id: Uuid,
+        transfers: &[app::payments::store::TransferRecord],
+        total_cents: i64,
+        written_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner
+            .complete_payment_run(run_id, transfers, total_cents, written_at)
+            .await
+    }
+
+    async fn get_payment_run(
+        &self,
+        run_id: Uuid,
+    ) -> Result<app::payments::store::PaymentRunRecord, StoreError> {
+        self.check()?;
+        self.inner.get_payment_run(run_id).await
+    }
+
+    async fn list_payment_runs(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<app::payments::store::PaymentRunRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_payment_runs(limit).await
+    }
+
+    async fn list_practice_transfers(
+        &self,
+        practice_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<app::payments::store::TransferRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_practice_transfers(practice_id, limit).await
+    }
+
+    async fn find_practice_transfer(
+        &self,
+        practice_id: Uuid,
+        statement_id: &str,
+    ) -> Result<Option<app::payments::store::TransferRecord>, StoreError> {
+        self.check()?;
+        self.inner
+            .find_practice_transfer(practice_id, statement_id)
+            .await
+    }
+
+    async fn list_billed_lines(
+        &self,
+        insurer_id: Uuid,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<app::payments::store::BilledLineRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_billed_lines(insurer_id, from, to).await
+    }
+
+    async fn insert_iban_change(
+        &self,
+        change: &app::payments::store::IbanChangeRecord,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_iban_change(change).await
+    }
+
+    async fn get_iban_change(
+        &self,
+        id: Uuid,
+    ) -> Result<app::payments::store::IbanChangeRecord, StoreError> {
+        self.check()?;
+        self.inner.get_iban_change(id).await
+    }
+
+    async fn list_iban_changes(
+        &self,
+        practice_id: Option<Uuid>,
+    ) -> Result<Vec<app::payments::store::IbanChangeRecord>, StoreError> {
+        self.check()?;
+        self.inner.list_iban_changes(practice_id).await
+    }
+
+    async fn confirm_iban_change(
+        &self,
+        id: Uuid,
+        by: Uuid,
+        at: time::OffsetDateTime,
+        effective_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.confirm_iban_change(id, by, at, effective_at).await
+    }
+
+    async fn apply_due_iban_changes(
+        &self,
+        now: time::OffsetDateTime,
+        resealed: app::payments::store::Reseal<'_>,
+    ) -> Result<Vec<app::payments::store::IbanChangeRecord>, StoreError> {
+        self.check()?;
+        self.inner.apply_due_iban_changes(now, resealed).await
     }
 }

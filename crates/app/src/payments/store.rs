@@ -1,7 +1,7 @@
 //! The payments part of the store (`PaymentsStore`): payment runs, the invoice lines they
 //! claim (`invoice_lines.paid_run_id`, a column of the money path's table), the payees'
 //! sealed IBANs as they stood at the claim, the transfers written, and the practices' IBAN
-//! changes. Migration 0027.
+//! changes. Migration 0026.
 //!
 //! Exactly once: [`PaymentsStore::claim_payment_run`] records the run and sets
 //! `paid_run_id` on every claimable line in ONE transaction, with `paid_run_id IS NULL` in

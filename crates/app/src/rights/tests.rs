@@ -1,7 +1,7 @@
 use super::*;
 use crate::demo::tests::{MemStore, ports};
 use crate::ledger::{LedgerConfig, LedgerStore};
-use crate::store::{ContractRecord, InsurerRecord, OrganisationRecord, PracticeRecord, Store};
+use crate::store::{ContractRecord, InsurerRecord, OrganisationRecord, PracticeRecord};
 use crypto::SeededRandom;
 use crypto::cards::CardClaims;
 use domain::accounts::OrganisationKind;

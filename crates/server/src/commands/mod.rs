@@ -1,5 +1,6 @@
 //! One module per subcommand, and the dispatch.
 
+pub mod billing;
 pub mod ca;
 pub mod decoy;
 pub mod guard;
@@ -12,6 +13,7 @@ pub mod invite;
 pub mod keys;
 pub mod ledger;
 pub mod migrate;
+pub mod payments;
 pub mod serve;
 pub mod switch;
 
@@ -42,5 +44,9 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         }
         Command::Card(CardCommand::Verify(args)) => cards::verify(config, args).await,
         Command::Cards(CardsCommand::Export(args)) => cards::export(config, args).await,
+        Command::Payments(command) => payments::run(config, command).await,
+        Command::Billing(crate::cli::BillingCommand::Statement(args)) => {
+            billing::statement(config, args).await
+        }
     }
 }

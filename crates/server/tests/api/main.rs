@@ -20,5 +20,6 @@ mod keys;
 mod ledger;
 mod mtls;
 mod pages;
+mod payments;
 mod rights;
 mod security_headers;
