@@ -628,14 +628,14 @@ fn french_iban(rng: &mut ChaCha8Rng) -> Result<Iban, DemoError> {
 #[cfg(test)]
 pub(crate) mod tests {
     //! The demo against a small in-memory store (the SQLite run is in the server's API tests).
-    use domain::contracts::ContractCode;
-    use domain::rights::CareDomain;
     use super::*;
     use crate::store::Store;
     use crate::{ManualClock, Sealer, SecureRandom};
     use async_trait::async_trait;
     use crypto::SeededRandom;
+    use domain::contracts::ContractCode;
     use domain::ids::MemberNumber;
+    use domain::rights::CareDomain;
     use std::collections::HashSet;
     use std::sync::{Arc, Mutex};
 
@@ -1251,7 +1251,9 @@ pub(crate) mod tests {
             &self,
             _: &crate::guard::KillSwitchRecord,
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+            Err(StoreError::Unavailable(
+                "no guard rows in the demo test store".into(),
+            ))
         }
         async fn release_kill_switch(
             &self,
@@ -1276,7 +1278,9 @@ pub(crate) mod tests {
             &self,
             _: &crate::guard::SuspensionRecord,
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+            Err(StoreError::Unavailable(
+                "no guard rows in the demo test store".into(),
+            ))
         }
         async fn lift_suspension(
             &self,
@@ -1300,7 +1304,9 @@ pub(crate) mod tests {
             Ok(0)
         }
         async fn insert_alert(&self, _: &crate::guard::AlertRecord) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+            Err(StoreError::Unavailable(
+                "no guard rows in the demo test store".into(),
+            ))
         }
         async fn list_alerts(&self, _: u32) -> Result<Vec<crate::guard::AlertRecord>, StoreError> {
             Ok(Vec::new())
@@ -1309,7 +1315,9 @@ pub(crate) mod tests {
             &self,
             _: &[crate::guard::DecoyCardRecord],
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable("no guard rows in the demo test store".into()))
+            Err(StoreError::Unavailable(
+                "no guard rows in the demo test store".into(),
+            ))
         }
         async fn list_decoy_cards(&self) -> Result<Vec<crate::guard::DecoyCardRecord>, StoreError> {
             Ok(Vec::new())
@@ -1686,7 +1694,9 @@ pub(crate) mod tests {
             _: &crate::invoices::store::ClaimScope,
             _: crate::invoices::store::Decide<'_>,
         ) -> Result<crate::invoices::store::ClaimWrite, StoreError> {
-            Err(StoreError::Unavailable("claims are not in the demo test store".into()))
+            Err(StoreError::Unavailable(
+                "claims are not in the demo test store".into(),
+            ))
         }
         async fn find_approval(
             &self,
@@ -1742,7 +1752,8 @@ pub(crate) mod tests {
             route: &str,
             key: &str,
         ) -> Result<Option<crate::idempotency::IdempotencyRecord>, StoreError> {
-            crate::idempotency::IdempotencyStore::find_idempotency(&self.1, actor_id, route, key).await
+            crate::idempotency::IdempotencyStore::find_idempotency(&self.1, actor_id, route, key)
+                .await
         }
         async fn complete_idempotency(
             &self,

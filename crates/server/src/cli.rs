@@ -114,7 +114,12 @@ pub struct DebtorArgs {
     #[arg(long, env = "REMPART_DEBTOR_NAME", value_name = "NAME")]
     pub debtor_name: String,
     /// IBAN of the debited account.
-    #[arg(long, env = "REMPART_DEBTOR_IBAN", value_name = "IBAN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "REMPART_DEBTOR_IBAN",
+        value_name = "IBAN",
+        hide_env_values = true
+    )]
     pub debtor_iban: String,
     /// BIC of the debited account's bank.
     #[arg(long, env = "REMPART_DEBTOR_BIC", value_name = "BIC")]

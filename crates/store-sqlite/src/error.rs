@@ -55,7 +55,10 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
     ("approvals.id", "approvals_pkey"),
     ("approvals.number", "approvals_number"),
     ("invoices.id", "invoices_pkey"),
-    ("invoice_lines.invoice_id, invoice_lines.line_no", "invoice_lines_pkey"),
+    (
+        "invoice_lines.invoice_id, invoice_lines.line_no",
+        "invoice_lines_pkey",
+    ),
     ("claim_counters.id", "claim_counters_pkey"),
     (
         "idempotency.actor_id, idempotency.route, idempotency.idem_key",

@@ -18,9 +18,9 @@ mod guard;
 mod idempotency;
 mod imports;
 mod insurers;
+mod invoices;
 mod keys;
 mod ledger;
-mod invoices;
 mod payments;
 mod rights;
 

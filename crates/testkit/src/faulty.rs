@@ -705,7 +705,9 @@ impl app::guard::GuardStore for FaultyStore {
         at: time::OffsetDateTime,
     ) -> Result<app::guard::SuspensionRecord, StoreError> {
         self.check()?;
-        self.inner.lift_suspension(subject, subject_id, by, at).await
+        self.inner
+            .lift_suspension(subject, subject_id, by, at)
+            .await
     }
 
     async fn list_active_suspensions(
@@ -755,7 +757,9 @@ impl app::guard::GuardStore for FaultyStore {
         hours: Option<&str>,
     ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.set_practice_opening_hours(practice_id, hours).await
+        self.inner
+            .set_practice_opening_hours(practice_id, hours)
+            .await
     }
 
     async fn find_practice_profile(
@@ -879,7 +883,9 @@ impl app::invoices::store::MoneyStore for FaultyStore {
         contract_id: Uuid,
     ) -> Result<Option<String>, StoreError> {
         self.check()?;
-        self.inner.find_contract_document(insurer_id, contract_id).await
+        self.inner
+            .find_contract_document(insurer_id, contract_id)
+            .await
     }
 
     async fn record_claim(
@@ -907,7 +913,9 @@ impl app::invoices::store::MoneyStore for FaultyStore {
         at: time::OffsetDateTime,
     ) -> Result<app::invoices::store::ApprovalRecord, StoreError> {
         self.check()?;
-        self.inner.cancel_approval(organisation_id, number, at).await
+        self.inner
+            .cancel_approval(organisation_id, number, at)
+            .await
     }
 
     async fn get_invoice(
@@ -935,7 +943,9 @@ impl app::invoices::store::MoneyStore for FaultyStore {
         today: time::Date,
     ) -> Result<Vec<app::invoices::store::CounterRecord>, StoreError> {
         self.check()?;
-        self.inner.list_counters(insurer_id, beneficiary_id, today).await
+        self.inner
+            .list_counters(insurer_id, beneficiary_id, today)
+            .await
     }
 }
 
@@ -1056,7 +1066,9 @@ impl app::payments::store::PaymentsStore for FaultyStore {
         effective_at: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.confirm_iban_change(id, by, at, effective_at).await
+        self.inner
+            .confirm_iban_change(id, by, at, effective_at)
+            .await
     }
 
     async fn apply_due_iban_changes(

@@ -99,8 +99,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(ports: app::Ports, config: WebConfig, metrics: Metrics) -> Self {
         let guard = app::guard::Guard::from_ports(&ports, app::guard::GuardConfig::default());
-        let ledger =
-            app::ledger::Ledger::new(ports.clone(), app::ledger::LedgerConfig::default());
+        let ledger = app::ledger::Ledger::new(ports.clone(), app::ledger::LedgerConfig::default());
         let auth_limiter =
             auth::limit::AuthLimiter::new(&config, ports.clock.clone()).map(Arc::new);
         Self {

@@ -2,12 +2,12 @@
 
 pub mod billing;
 pub mod ca;
-pub mod decoy;
-pub mod guard;
 pub mod cards;
 pub mod contracts;
+pub mod decoy;
 pub mod demo;
 pub mod generate;
+pub mod guard;
 pub mod import;
 pub mod invite;
 pub mod keys;

@@ -190,7 +190,6 @@ async fn suspended(state: &AppState, actor: &Actor) -> Result<(), ApiError> {
         .map_err(|r| crate::guard::problem(&r))
 }
 
-
 /// The same-origin check alone, for the sign-in ceremonies (no session yet).
 #[derive(Debug, Clone, Copy)]
 pub struct SameOrigin;
