@@ -385,6 +385,16 @@ pub fn open_checkpoint(
     Checkpoint::parse_body(open_note(note, verifiers)?)
 }
 
+/// Standard base64 (RFC 4648 §4, padded), the encoding of hashes in notes and in the API.
+pub fn base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64; `None` if it is not.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,14 +490,4 @@ mod tests {
         assert!(NoteSigner::from_seed("a b", &[1; 32]).is_err());
         assert!(NoteSigner::from_seed("a+b", &[1; 32]).is_err());
     }
-}
-
-/// Standard base64 (RFC 4648 §4, padded), the encoding of hashes in notes and in the API.
-pub fn base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
-
-/// Decodes standard base64; `None` if it is not.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(text).ok()
 }

@@ -103,7 +103,7 @@ impl PaymentsStore for PgStore {
             "SELECT {RUN_COLUMNS} FROM payment_runs WHERE status = 'claimed' AND cutoff_date = $1 ORDER BY created_at, id LIMIT 1"
         );
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&cutoff)
+            .bind(cutoff)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
@@ -117,7 +117,7 @@ impl PaymentsStore for PgStore {
              VALUES ($1, $2, $3, 'claimed', $4, $5, NULL, 0, 0, 0)",
         )
         .bind(new.id)
-        .bind(&cutoff)
+        .bind(cutoff)
         .bind(new.execution_date)
         .bind(new.created_by)
         .bind(micros(new.created_at))
@@ -130,7 +130,7 @@ impl PaymentsStore for PgStore {
              AND invoice_id IN (SELECT id FROM invoices WHERE status <> 'rejected')",
         )
         .bind(new.id)
-        .bind(&cutoff)
+        .bind(cutoff)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -433,7 +433,7 @@ impl PaymentsStore for PgStore {
         );
         let now_text = micros(now);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&now_text)
+            .bind(now_text)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -451,7 +451,7 @@ impl PaymentsStore for PgStore {
                 "UPDATE iban_changes SET status = 'applied', applied_at = $2 WHERE id = $1",
             )
             .bind(c.id)
-            .bind(&now_text)
+            .bind(now_text)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -175,7 +175,7 @@ impl GuardStore for MemGuard {
 
     async fn list_alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
         let mut alerts = self.rows().alerts.clone();
-        alerts.sort_by(|a, b| (b.raised_at, b.id).cmp(&(a.raised_at, a.id)));
+        alerts.sort_by_key(|a| std::cmp::Reverse((a.raised_at, a.id)));
         alerts.truncate(limit as usize);
         Ok(alerts)
     }

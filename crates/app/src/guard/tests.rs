@@ -355,7 +355,10 @@ async fn a_decoy_card_suspends_at_once() {
         valid_to: MORNING.date() + Duration::days(365),
         created_at: MORNING,
     };
-    w.store.insert_decoy_cards(&[decoy.clone()]).await.unwrap();
+    w.store
+        .insert_decoy_cards(std::slice::from_ref(&decoy))
+        .await
+        .unwrap();
     let actor = person(org, MORNING);
     let request = Request {
         actor: &actor,
@@ -723,7 +726,10 @@ async fn alerts_reach_the_webhook_after_a_failed_attempt() {
         valid_to: MORNING.date(),
         created_at: MORNING,
     };
-    w.store.insert_decoy_cards(&[decoy.clone()]).await.unwrap();
+    w.store
+        .insert_decoy_cards(std::slice::from_ref(&decoy))
+        .await
+        .unwrap();
     let request = Request {
         actor: &bot,
         client: None,

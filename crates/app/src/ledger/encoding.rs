@@ -113,6 +113,7 @@ mod tests {
     #[test]
     fn every_field_changes_the_leaf_hash() {
         let base = entry_leaf_hash(&sample());
+        #[allow(clippy::type_complexity)]
         let edits: Vec<Box<dyn Fn(&mut LedgerEntryRecord)>> = vec![
             Box::new(|e| e.index = 6),
             Box::new(|e| e.id = Uuid::from_u128(9)),

@@ -222,7 +222,7 @@ const MAX_TEXT: usize = 256;
 
 pub(crate) enum Command {
     Append {
-        entry: LedgerEntryRecord,
+        entry: Box<LedgerEntryRecord>,
         reply: oneshot::Sender<Result<Receipt, LedgerError>>,
     },
     Checkpoint {
@@ -285,7 +285,10 @@ impl Ledger {
         let entry = self.entry(d)?;
         let (reply, answer) = oneshot::channel();
         self.sender()
-            .send(Command::Append { entry, reply })
+            .send(Command::Append {
+                entry: Box::new(entry),
+                reply,
+            })
             .await
             .map_err(|_| LedgerError::Stopped)?;
         answer.await.map_err(|_| LedgerError::Stopped)?

@@ -50,7 +50,7 @@ impl Writer {
             let mut next = Some(first);
             while let Some(cmd) = next.take() {
                 match cmd {
-                    Command::Append { entry, reply } => appends.push((entry, reply)),
+                    Command::Append { entry, reply } => appends.push((*entry, reply)),
                     Command::Checkpoint { force, reply } => checkpoints.push((force, reply)),
                 }
                 if appends.len() < max {

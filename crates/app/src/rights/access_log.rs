@@ -106,7 +106,7 @@ pub async fn access_log(
                 .await?,
         );
     }
-    entries.sort_by(|a, b| b.index.cmp(&a.index));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.index));
     entries.dedup_by_key(|e| e.index);
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);

@@ -168,7 +168,7 @@ async fn world() -> World {
     .unwrap();
     ports
         .store
-        .insert_cards(&[issued.record.clone()])
+        .insert_cards(std::slice::from_ref(&issued.record))
         .await
         .unwrap();
     let practice_id = ports.new_id();

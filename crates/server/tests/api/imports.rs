@@ -606,7 +606,7 @@ async fn demo_identities(data: &Path) -> Vec<String> {
         .await
         .unwrap();
     let rng: std::sync::Arc<dyn SecureRandom> = std::sync::Arc::new(crypto::OsRandom);
-    let provider = crypto::FileKeyProvider::open(&data.join("keys"), rng.clone()).unwrap();
+    let provider = crypto::FileKeyProvider::open(data.join("keys"), rng.clone()).unwrap();
     let clock = app::SystemClock;
     let vault = app::keys::Vault::load(&store, std::sync::Arc::new(provider), rng, &clock)
         .await
