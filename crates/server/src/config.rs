@@ -645,7 +645,7 @@ mod tests {
             load("trusted_proxies = [\"nope\"]\n", &Overrides::default())
                 .unwrap_err()
                 .key,
-            "trusted_proxies"
+            "trusted_proxies.0"
         );
         assert_eq!(
             load("auth_rate_burst = 0\n", &Overrides::default())

@@ -226,9 +226,25 @@ pub fn practice(am: &str) -> PracticeRecord {
     }
 }
 
+/// A stored practice, with the organisation row of the same id that engagements, approvals
+/// and invoices refer to.
 pub async fn given_practice(store: &dyn Store, am: &str) -> PracticeRecord {
     let p = practice(am);
     store.insert_practice(&p).await.unwrap();
+    let org = app::store::OrganisationRecord {
+        id: p.id,
+        kind: domain::accounts::OrganisationKind::Practice,
+        name: p.name.clone(),
+        created_at: p.created_at,
+    };
+    let stored = store.insert_organisation(&org).await;
+    assert!(
+        matches!(
+            stored,
+            Ok(()) | Err(app::store::StoreError::Conflict { .. })
+        ),
+        "organisation of the practice: {stored:?}"
+    );
     p
 }
 

@@ -42,6 +42,8 @@ use sha2::{Digest, Sha256};
 use time::Date;
 use uuid::Uuid;
 
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 /// An invoice as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +51,7 @@ pub struct InvoiceRequest {
     pub engagement: String,
     #[serde(default)]
     pub approval: Option<String>,
+    #[serde(with = "iso_date")]
     pub care_date: Date,
     pub lines: Vec<LineInput>,
 }

@@ -183,6 +183,7 @@ pub enum Rule {
     /// 100% Santé hearing class I: AMC = price − AMO (responsible).
     ClassIInFull,
     /// Hearing class II: AMO + AMC ≤ €1,700 per ear (responsible).
+    #[serde(rename = "class_ii_cap")]
     ClassIICap,
     /// Invoice: at most the amount of the prior approval.
     ApprovalLimit,

@@ -144,7 +144,7 @@ async fn lifting_in_the_console_needs_a_fresh_step_up(backend: Backend) {
         post_form(&app, &pro, "/console/guard/lift", &form)
             .await
             .status(),
-        404
+        403
     );
 
     app.step_up(&admin).await;
