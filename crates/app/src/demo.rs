@@ -664,6 +664,7 @@ pub(crate) mod tests {
         crate::accounts::memory::MemAccess,
         crate::rights::memory::MemRights,
         crate::ledger::memory::MemLedger,
+        crate::guard::memory::MemGuard,
     );
 
     impl MemStore {
@@ -1244,96 +1245,93 @@ pub(crate) mod tests {
         }
     }
 
-    /// The guard's rows: the demo tests keep none (writes are refused, reads are empty).
+    /// The guard's rows: delegated to `MemGuard`.
     #[async_trait]
     impl crate::guard::GuardStore for MemStore {
         async fn insert_kill_switch(
             &self,
-            _: &crate::guard::KillSwitchRecord,
+            s: &crate::guard::KillSwitchRecord,
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable(
-                "no guard rows in the demo test store".into(),
-            ))
+            self.4.insert_kill_switch(s).await
         }
         async fn release_kill_switch(
             &self,
-            _: &crate::guard::Scope,
-            _: Option<Uuid>,
-            _: OffsetDateTime,
+            scope: &crate::guard::Scope,
+            by: Option<Uuid>,
+            at: OffsetDateTime,
         ) -> Result<crate::guard::KillSwitchRecord, StoreError> {
-            Err(StoreError::NotFound)
+            self.4.release_kill_switch(scope, by, at).await
         }
         async fn list_active_kill_switches(
             &self,
         ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
-            Ok(Vec::new())
+            self.4.list_active_kill_switches().await
         }
         async fn find_kill_switches_at(
             &self,
-            _: OffsetDateTime,
+            at: OffsetDateTime,
         ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
-            Ok(Vec::new())
+            self.4.find_kill_switches_at(at).await
         }
         async fn insert_suspension(
             &self,
-            _: &crate::guard::SuspensionRecord,
+            s: &crate::guard::SuspensionRecord,
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable(
-                "no guard rows in the demo test store".into(),
-            ))
+            self.4.insert_suspension(s).await
         }
         async fn lift_suspension(
             &self,
-            _: crate::guard::Subject,
-            _: Uuid,
-            _: Option<Uuid>,
-            _: OffsetDateTime,
+            subject: crate::guard::Subject,
+            id: Uuid,
+            by: Option<Uuid>,
+            at: OffsetDateTime,
         ) -> Result<crate::guard::SuspensionRecord, StoreError> {
-            Err(StoreError::NotFound)
+            self.4.lift_suspension(subject, id, by, at).await
         }
         async fn list_active_suspensions(
             &self,
         ) -> Result<Vec<crate::guard::SuspensionRecord>, StoreError> {
-            Ok(Vec::new())
+            self.4.list_active_suspensions().await
         }
         async fn count_account_suspensions_since(
             &self,
-            _: Uuid,
-            _: OffsetDateTime,
+            organisation_id: Uuid,
+            since: OffsetDateTime,
         ) -> Result<u64, StoreError> {
-            Ok(0)
+            self.4
+                .count_account_suspensions_since(organisation_id, since)
+                .await
         }
-        async fn insert_alert(&self, _: &crate::guard::AlertRecord) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable(
-                "no guard rows in the demo test store".into(),
-            ))
+        async fn insert_alert(&self, a: &crate::guard::AlertRecord) -> Result<(), StoreError> {
+            self.4.insert_alert(a).await
         }
-        async fn list_alerts(&self, _: u32) -> Result<Vec<crate::guard::AlertRecord>, StoreError> {
-            Ok(Vec::new())
+        async fn list_alerts(
+            &self,
+            limit: u32,
+        ) -> Result<Vec<crate::guard::AlertRecord>, StoreError> {
+            self.4.list_alerts(limit).await
         }
         async fn insert_decoy_cards(
             &self,
-            _: &[crate::guard::DecoyCardRecord],
+            d: &[crate::guard::DecoyCardRecord],
         ) -> Result<(), StoreError> {
-            Err(StoreError::Unavailable(
-                "no guard rows in the demo test store".into(),
-            ))
+            self.4.insert_decoy_cards(d).await
         }
         async fn list_decoy_cards(&self) -> Result<Vec<crate::guard::DecoyCardRecord>, StoreError> {
-            Ok(Vec::new())
+            self.4.list_decoy_cards().await
         }
         async fn set_practice_opening_hours(
             &self,
-            _: Uuid,
-            _: Option<&str>,
+            practice_id: Uuid,
+            hours: Option<&str>,
         ) -> Result<(), StoreError> {
-            Err(StoreError::NotFound)
+            self.4.set_practice_opening_hours(practice_id, hours).await
         }
         async fn find_practice_profile(
             &self,
-            _: Uuid,
+            practice_id: Uuid,
         ) -> Result<Option<crate::guard::PracticeProfile>, StoreError> {
-            Ok(None)
+            self.4.find_practice_profile(practice_id).await
         }
     }
 

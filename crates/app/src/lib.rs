@@ -12,6 +12,7 @@ pub mod demo;
 pub mod guard;
 pub mod idempotency;
 pub mod ids;
+pub mod incidents;
 pub mod invoices;
 pub mod keys;
 pub mod ledger;

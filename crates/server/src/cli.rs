@@ -91,6 +91,9 @@ pub enum Command {
     /// The access ledger: verify it end to end, or write a signed checkpoint for a witness.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Incident response: who had data disclosed (from the ledger), and the notice drafts.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Payment runs: pay the professionals (SEPA pain.001 and remittance statements).
     #[command(subcommand)]
     Payments(PaymentsCommand),
@@ -176,6 +179,61 @@ pub struct BillingStatementArgs {
     /// Write JSON instead of CSV.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// The people whose data the named accounts, organisations, credentials or client addresses received in a time window, per insurer, from the ledger. Prints counts; --out writes the member list (ledgered as an incident export).
+    Scope(IncidentScopeArgs),
+    /// From a scope file (`incident scope --out`), write per insurer the GDPR art. 33 notification draft, the art. 34 notices (French, English), the NIS2 early warning and the members CSV.
+    Draft(IncidentDraftArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct IncidentScopeArgs {
+    /// An account id (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<uuid::Uuid>,
+    /// An organisation id (repeatable).
+    #[arg(long = "organisation", value_name = "ID")]
+    pub organisations: Vec<uuid::Uuid>,
+    /// A credential as the ledger records it, `passkey:<id>` or `cert:<serial>` (repeatable).
+    #[arg(long = "credential", value_name = "CREDENTIAL")]
+    pub credentials: Vec<String>,
+    /// A client IP address (repeatable).
+    #[arg(long = "client-addr", value_name = "IP")]
+    pub client_addrs: Vec<std::net::IpAddr>,
+    /// Start of the window (RFC 3339, inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the window (RFC 3339, exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Write the whole scope, member numbers included (JSON, mode 0600); ledgered.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct IncidentDraftArgs {
+    /// The scope file written by `rempart incident scope --out`.
+    #[arg(long, value_name = "FILE")]
+    pub scope: PathBuf,
+    /// The directory to write the drafts into (one sub-directory per insurer).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The contact point printed in the drafts (defaults to guard.operator_contact).
+    #[arg(long, value_name = "TEXT")]
+    pub contact: Option<String>,
+    /// The operator's name printed in the drafts.
+    #[arg(long, value_name = "NAME", default_value = "rempart")]
+    pub operator: String,
+    /// A measure already taken (repeatable); the suspensions and kill switches in force are added.
+    #[arg(long = "measure", value_name = "TEXT")]
+    pub measures: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -151,6 +151,8 @@ macro_rules! conformance_suite {
             an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes_its_approval,
             a_failed_decision_writes_nothing,
             racing_claims_never_pay_more_than_the_ceiling,
+            a_payment_run_claims_each_payable_line_once_and_is_resumed_while_claimed,
+            concurrent_payment_runs_never_claim_the_same_line,
             iban_changes_need_a_second_person_and_apply_once_due,
         );
     };

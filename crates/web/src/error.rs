@@ -64,6 +64,11 @@ pub(crate) struct ApiErrorParts {
 }
 
 impl ApiError {
+    /// The detail shown to the caller (for a page that shows it in place).
+    pub fn detail_text(&self) -> String {
+        self.detail.clone()
+    }
+
     fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,

@@ -101,16 +101,19 @@ pub enum DataCategory {
     Payment,
     /// First names, birth dates (card export, console).
     Identity,
+    /// The insurer and member number (incident exports for the insurer's mailing).
+    Membership,
 }
 
 impl DataCategory {
-    pub const ALL: [DataCategory; 6] = [
+    pub const ALL: [DataCategory; 7] = [
         DataCategory::Coverage,
         DataCategory::Guarantees,
         DataCategory::Engagement,
         DataCategory::Approval,
         DataCategory::Payment,
         DataCategory::Identity,
+        DataCategory::Membership,
     ];
 
     pub fn code(self) -> &'static str {
@@ -121,6 +124,7 @@ impl DataCategory {
             DataCategory::Approval => "approval",
             DataCategory::Payment => "payment",
             DataCategory::Identity => "identity",
+            DataCategory::Membership => "membership",
         }
     }
 

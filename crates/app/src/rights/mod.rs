@@ -7,7 +7,10 @@
 //!    passkey, or their software with a client certificate); the practice's profession gives
 //!    the domains it may ask ([`domain::accounts::Profession::domains`]). Insurer staff and
 //!    operators may not run rights checks (403): they have no patient at a counter.
-//! 2. *(the guard's admission slots in here: kill switches, suspensions, rate limits.)*
+//! 2. **The guard's admission** ([`crate::guard::Guard::admit`]): kill switches (global,
+//!    insurer, domain, channel, profession, organisation, account), suspensions, a pending
+//!    step-up demand, the per-account and per-organisation rate limits. A refusal
+//!    ([`RightsError::Refused`]) discloses nothing and is not ledgered.
 //! 3. **The proof and the match** ([`RightsCheck::evaluate`]): the card is proven by its signed
 //!    datamatrix token (verified offline with the published card keys, valid on the care date)
 //!    or by the AMC number, member number and verification code (keyed-hash compare against
@@ -18,7 +21,9 @@
 //!    engagement number (stored, [`EngagementRecord`]) valid [`ENGAGEMENT_VALID_DAYS`] days.
 //!    The disclosure is recorded in the ledger before the answer is returned; if it cannot be,
 //!    the check fails and nothing is disclosed.
-//! 5. *(the guard's observation slots in here: it sees [`CheckOutcome`]).*
+//! 5. **The guard's observation** ([`crate::guard::Guard::observe`]): the match (the
+//!    beneficiary's id, in memory only) or the non-match feeds its signals; a decoy card
+//!    suspends the account at once. The answer already ledgered still leaves.
 //!
 //! **Every non-match is the same answer, after the same work**: an unknown card, a bad code,
 //! a bad, expired or not-yet-valid token or one signed by an unknown key, a wrong birth date
@@ -36,6 +41,7 @@ pub use store::{EngagementRecord, NotMeReportRecord, RightsStore};
 
 use crate::Ports;
 use crate::accounts::Actor;
+use crate::guard::{Guard, Observation, Outcome, Refusal};
 use crate::ledger::{DataCategory, Disclosure, Ledger, Purpose};
 use crate::store::{BeneficiaryRecord, CardRecord, StoreError};
 use crypto::cards::{CardClaims, CardSigningKey, CardVerifyingKeys};
@@ -179,6 +185,10 @@ pub enum RightsError {
     /// Unexpected (unreadable stored data, keys); never shown.
     #[error("internal: {0}")]
     Internal(String),
+    /// The guard refused the request before any lookup (switched off, suspended, step-up
+    /// demanded, throttled).
+    #[error("refused by the guard: {0}")]
+    Refused(Refusal),
 }
 
 /// A matched beneficiary and the card that proved it.
@@ -224,15 +234,54 @@ pub fn check_care_date(today: Date, care_date: Date) -> Result<(), RightsError> 
     Ok(())
 }
 
-/// The rights-check use case over the ports and the ledger (and the guard).
+/// The rights-check use case over the ports, the ledger and the guard.
 pub struct RightsCheck<'a> {
     pub ports: &'a Ports,
     pub ledger: &'a Ledger,
+    pub guard: &'a Guard,
+}
+
+/// What the guard is told about the card before the match: the AMC number (typed, or from a
+/// token whose signature verifies), the token's card id, the typed member number.
+struct CardHints {
+    amc: Option<String>,
+    card_id: Option<Uuid>,
+    member_number: Option<String>,
 }
 
 impl<'a> RightsCheck<'a> {
-    pub fn new(ports: &'a Ports, ledger: &'a Ledger) -> Self {
-        Self { ports, ledger }
+    pub fn new(ports: &'a Ports, ledger: &'a Ledger, guard: &'a Guard) -> Self {
+        Self {
+            ports,
+            ledger,
+            guard,
+        }
+    }
+
+    fn card_hints(&self, card: &CardProof) -> CardHints {
+        match card {
+            CardProof::Token(token) => {
+                match crypto::cards::verify(token, &self.ports.vault.card_keys()) {
+                    Ok(claims) => CardHints {
+                        amc: Some(claims.amc_number),
+                        card_id: Some(claims.card_id),
+                        member_number: Some(claims.member_number),
+                    },
+                    Err(_) => CardHints {
+                        amc: None,
+                        card_id: None,
+                        member_number: None,
+                    },
+                }
+            }
+            CardProof::Typed {
+                amc, member_number, ..
+            } => CardHints {
+                amc: Some(amc.as_str().to_string()),
+                card_id: None,
+                member_number: Some(member_number.as_str().to_string()),
+            },
+        }
     }
 
     /// Runs a rights check for `actor` (see the module documentation).
@@ -244,10 +293,20 @@ impl<'a> RightsCheck<'a> {
     ) -> Result<RightsOutcome, RightsError> {
         check_care_date(self.ports.clock.today(), request.care_date)?;
         let profession = caller_profession(self.ports, actor).await?;
-        // The guard's admission goes here.
+        let hints = self.card_hints(&request.card);
+        let guarded = crate::guard::Request {
+            actor,
+            client: context.client_addr,
+            insurer: hints.amc.as_deref(),
+            domain: Some(request.domain.code()),
+        };
+        self.guard
+            .admit(&guarded)
+            .await
+            .map_err(RightsError::Refused)?;
         let evaluation = self.evaluate(request).await?;
         let allowed = profession.domains().contains(&request.domain);
-        let (outcome, _observed) = match evaluation {
+        let (outcome, observed) = match evaluation {
             Evaluation::Matched(m) if allowed => {
                 let answer = self.disclose(actor, context, request, &m).await?;
                 let observed = CheckOutcome::Answered {
@@ -263,7 +322,19 @@ impl<'a> RightsCheck<'a> {
             ),
             Evaluation::NoMatch(reason) => (RightsOutcome::NoMatch, CheckOutcome::NoMatch(reason)),
         };
-        // The guard's observation of `_observed` goes here.
+        self.guard
+            .observe(&Observation {
+                request: guarded,
+                card_id: hints.card_id,
+                member_number: hints.member_number.as_deref(),
+                outcome: match observed {
+                    CheckOutcome::Answered { beneficiary_id, .. } => Outcome::Match {
+                        beneficiary: beneficiary_id,
+                    },
+                    CheckOutcome::NoMatch(_) => Outcome::NonMatch,
+                },
+            })
+            .await;
         Ok(outcome)
     }
 

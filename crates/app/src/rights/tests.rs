@@ -31,6 +31,7 @@ struct Person {
 struct World {
     ports: Ports,
     ledger: Ledger,
+    guard: crate::guard::Guard,
     store: Arc<MemStore>,
     insurer: InsurerRecord,
     optician: Actor,
@@ -206,10 +207,12 @@ async fn world() -> World {
         last_uv_at: Some(now),
     };
     let ledger = Ledger::new(ports.clone(), LedgerConfig::default());
+    let guard = crate::guard::Guard::from_ports(&ports, crate::guard::GuardConfig::default());
     World {
         ids: rows.iter().map(|r| r.id).collect(),
         ports,
         ledger,
+        guard,
         store,
         insurer,
         optician,
@@ -256,14 +259,14 @@ fn context(w: &World) -> RequestContext {
 }
 
 async fn run(w: &World, r: &RightsRequest) -> RightsOutcome {
-    RightsCheck::new(&w.ports, &w.ledger)
+    RightsCheck::new(&w.ports, &w.ledger, &w.guard)
         .check(&w.optician, context(w), r)
         .await
         .unwrap()
 }
 
 async fn reason(w: &World, r: &RightsRequest) -> Option<NoMatchReason> {
-    match RightsCheck::new(&w.ports, &w.ledger)
+    match RightsCheck::new(&w.ports, &w.ledger, &w.guard)
         .evaluate(r)
         .await
         .unwrap()
@@ -281,7 +284,7 @@ async fn ledger_size(w: &World) -> u64 {
 async fn the_token_and_the_birth_date_find_exactly_one_beneficiary_and_answer_optics() {
     let w = world().await;
     let r = by_token(&w, hint(date!(2012 - 09 - 14), 1), CareDomain::Opti);
-    match RightsCheck::new(&w.ports, &w.ledger)
+    match RightsCheck::new(&w.ports, &w.ledger, &w.guard)
         .evaluate(&r)
         .await
         .unwrap()
@@ -329,7 +332,7 @@ async fn twins_are_told_apart_by_their_birth_rank() {
     let w = world().await;
     for (rank, index) in [(1u8, 2usize), (2, 3)] {
         let r = by_token(&w, hint(date!(2015 - 06 - 30), rank), CareDomain::Opti);
-        match RightsCheck::new(&w.ports, &w.ledger)
+        match RightsCheck::new(&w.ports, &w.ledger, &w.guard)
             .evaluate(&r)
             .await
             .unwrap()
@@ -353,7 +356,15 @@ async fn the_typed_card_and_its_code_work_like_the_token() {
 
 #[tokio::test]
 async fn every_kind_of_non_match_is_the_same_answer_and_leaves_no_trace() {
-    let w = world().await;
+    // Without the guard: its non-match signal would stop this account before the end.
+    let mut w = world().await;
+    w.guard = crate::guard::Guard::from_ports(
+        &w.ports,
+        crate::guard::GuardConfig {
+            enabled: false,
+            ..crate::guard::GuardConfig::default()
+        },
+    );
     let born = date!(1957 - 01 - 04);
     let mut cases: Vec<(RightsRequest, NoMatchReason)> = Vec::new();
     // Bad tokens.
@@ -446,6 +457,7 @@ async fn world_at(day: Date) -> World {
     };
     World {
         ledger: Ledger::new(ports.clone(), LedgerConfig::default()),
+        guard: crate::guard::Guard::from_ports(&ports, crate::guard::GuardConfig::default()),
         ports,
         ..w
     }
@@ -523,7 +535,7 @@ async fn a_domain_the_card_does_not_print_is_not_covered() {
     for (n, (profession, domain, regime)) in cases.into_iter().enumerate() {
         let actor = practice_actor(&w, profession, n).await;
         let r = by_token(&w, hint(date!(1957 - 01 - 04), 1), domain);
-        let RightsOutcome::Answered(a) = RightsCheck::new(&w.ports, &w.ledger)
+        let RightsOutcome::Answered(a) = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
             .check(&actor, context(&w), &r)
             .await
             .unwrap()
@@ -586,7 +598,7 @@ async fn insurer_staff_and_operators_may_not_run_rights_checks() {
             organisation_id: w.insurer.id,
             ..w.optician.clone()
         };
-        let e = RightsCheck::new(&w.ports, &w.ledger)
+        let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
             .check(&actor, context(&w), &r)
             .await;
         assert!(matches!(e, Err(RightsError::Forbidden)), "{role:?}");
@@ -600,7 +612,7 @@ async fn care_dates_far_from_today_are_refused_naming_the_field() {
     for days in [-366i64, 91] {
         let mut r = by_token(&w, hint(date!(1957 - 01 - 04), 1), CareDomain::Opti);
         r.care_date = today(&w) + Duration::days(days);
-        let e = RightsCheck::new(&w.ports, &w.ledger)
+        let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
             .check(&w.optician, context(&w), &r)
             .await;
         assert!(
@@ -647,4 +659,123 @@ fn credentials_name_the_passkey_or_the_certificate() {
         ..person
     };
     assert_eq!(credential(&machine), format!("cert:{id}"));
+}
+
+// ---- the guard in the rights check
+
+#[tokio::test]
+async fn a_domain_switched_off_refuses_before_any_lookup_and_ledgers_nothing() {
+    let w = world().await;
+    w.guard
+        .switch_off(None, crate::guard::Scope::Domain("OPTI".into()), None)
+        .await
+        .unwrap();
+    let r = by_token(&w, hint(date!(2012 - 09 - 14), 1), CareDomain::Opti);
+    let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
+        .check(&w.optician, context(&w), &r)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RightsError::Refused(Refusal::SwitchedOff { .. })),
+        "{e:?}"
+    );
+    assert_eq!(ledger_size(&w).await, 0);
+    // Another domain's switch does not stop optics.
+    w.guard
+        .switch_on(None, crate::guard::Scope::Domain("OPTI".into()))
+        .await
+        .unwrap();
+    w.guard
+        .switch_off(None, crate::guard::Scope::Domain("PHAR".into()), None)
+        .await
+        .unwrap();
+    assert!(matches!(run(&w, &r).await, RightsOutcome::Answered(_)));
+    assert_eq!(ledger_size(&w).await, 1);
+}
+
+#[tokio::test]
+async fn the_insurer_switch_applies_to_typed_cards_and_tokens_alike() {
+    let w = world().await;
+    w.guard
+        .switch_off(
+            None,
+            crate::guard::Scope::Insurer(w.insurer.amc.as_str().to_string()),
+            None,
+        )
+        .await
+        .unwrap();
+    for r in [
+        by_token(&w, hint(date!(2012 - 09 - 14), 1), CareDomain::Opti),
+        typed(&w, &w.code, hint(date!(1957 - 01 - 04), 1)),
+    ] {
+        let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
+            .check(&w.optician, context(&w), &r)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, RightsError::Refused(Refusal::SwitchedOff { .. })),
+            "{e:?}"
+        );
+    }
+    assert_eq!(ledger_size(&w).await, 0);
+}
+
+#[tokio::test]
+async fn non_matches_lead_to_a_suspension_and_then_nothing_is_answered() {
+    let w = world().await;
+    let bad = typed(&w, "AAAA-AAAA", hint(date!(1957 - 01 - 04), 1));
+    let limit = crate::guard::GuardConfig::default().non_match_suspend;
+    let mut suspended_after = None;
+    for i in 1..=limit + 2 {
+        match RightsCheck::new(&w.ports, &w.ledger, &w.guard)
+            .check(&w.optician, context(&w), &bad)
+            .await
+        {
+            Ok(RightsOutcome::NoMatch) => {}
+            Err(RightsError::Refused(Refusal::Suspended { .. })) => {
+                suspended_after = Some(i - 1);
+                break;
+            }
+            // A person is asked for a fresh passkey first; refusing it counts too.
+            Err(RightsError::Refused(Refusal::StepUpRequired)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let n = suspended_after.expect("the account was never suspended");
+    assert!(n <= limit, "suspended only after {n} requests");
+    // Suspended: even the right card gets nothing now.
+    let good = by_token(&w, hint(date!(2012 - 09 - 14), 1), CareDomain::Opti);
+    let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
+        .check(&w.optician, context(&w), &good)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RightsError::Refused(Refusal::Suspended { .. })));
+    assert_eq!(ledger_size(&w).await, 0);
+    let stored = w.ports.store.list_active_suspensions().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].subject_id, w.optician.account_id);
+}
+
+#[tokio::test]
+async fn a_decoy_card_suspends_the_account_at_its_first_lookup() {
+    let w = world().await;
+    let decoys = crate::guard::decoys::issue(&w.ports, &w.insurer, 1)
+        .await
+        .unwrap();
+    let r = RightsRequest {
+        card: CardProof::Token(decoys[0].token.clone()),
+        patient: hint(date!(1970 - 01 - 01), 1),
+        domain: CareDomain::Opti,
+        care_date: today(&w),
+    };
+    assert_eq!(run(&w, &r).await, RightsOutcome::NoMatch);
+    let stored = w.ports.store.list_active_suspensions().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].signal, "decoy");
+    let good = by_token(&w, hint(date!(2012 - 09 - 14), 1), CareDomain::Opti);
+    let e = RightsCheck::new(&w.ports, &w.ledger, &w.guard)
+        .check(&w.optician, context(&w), &good)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RightsError::Refused(Refusal::Suspended { .. })));
 }

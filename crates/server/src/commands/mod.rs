@@ -9,6 +9,7 @@ pub mod demo;
 pub mod generate;
 pub mod guard;
 pub mod import;
+pub mod incident;
 pub mod invite;
 pub mod keys;
 pub mod ledger;
@@ -36,6 +37,7 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Decoy(crate::cli::DecoyCommand::Issue(args)) => decoy::issue(config, args).await,
         Command::Guard(command) => guard::run(config, command).await,
         Command::Ledger(command) => ledger::run(config, command).await,
+        Command::Incident(command) => incident::run(config, command).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }

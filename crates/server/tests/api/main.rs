@@ -20,7 +20,6 @@ mod keys;
 mod ledger;
 mod mtls;
 mod pages;
-// `payments.rs` is not registered yet: its PostgreSQL runs fail (NotFound from
-// `record_claim` while seeding); see the note on issue 6.
+mod payments;
 mod rights;
 mod security_headers;

@@ -256,10 +256,12 @@ async fn every_non_match_is_byte_identical_and_an_optician_asking_phar_is_one(ba
             typed(&app, &amc, row, &row.verification_code, "PHAR"),
         ),
     ];
-    // A practice's machine certificate is the same actor: it does not change the answer.
+    // Each kind from its own optician practice: the guard's non-match signal (a passkey check
+    // after 5 non-matches) is tested on its own below.
     let mut bodies = BTreeSet::new();
-    for (kind, body) in cases.drain(..) {
-        let response = app.post_as(&optician, ROUTE, &body).await;
+    for (i, (kind, body)) in cases.drain(..).enumerate() {
+        let asker = professional(&app, Profession::Optician, 100 + i as u32).await;
+        let response = app.post_as(&asker, ROUTE, &body).await;
         assert_eq!(response.status(), 404, "{kind}");
         assert_eq!(
             response.headers()["content-type"].to_str().unwrap(),
@@ -590,7 +592,106 @@ async fn not_me_records_the_report_once_and_alerts_the_operator(backend: Backend
     app.cleanup().await;
 }
 
+/// Polls until `who`'s check gets `status` (the guard re-reads switches every 500 ms);
+/// answers its body and how many checks answered 200 before.
+async fn eventually_status(
+    app: &TestApp,
+    who: &SignedIn,
+    body: &Value,
+    status: u16,
+) -> (String, u64) {
+    let mut answered = 0;
+    for _ in 0..40 {
+        let (got, text) = check(app, who, body).await;
+        if got == status {
+            return (text, answered);
+        }
+        answered += u64::from(got == 200);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("never got {status}");
+}
+
+async fn the_guard_stands_in_front_of_every_check(backend: Backend) {
+    let Some((app, summary)) = seeded(backend).await else {
+        return;
+    };
+    let rows = unique_rows(&summary);
+    let row = rows[0];
+    let amc = amc_of(&summary, &app, row);
+    let before = ledger_size(&app).await;
+
+    // Non-matches: the fifth asks the person for a fresh passkey check; nothing answers
+    // meanwhile, not even the right card.
+    let guesser = professional(&app, Profession::Optician, 1).await;
+    // (The sign-in's passkey check must be older than the demand.)
+    app.clock.advance(time::Duration::minutes(1));
+    let bad = typed(&app, &amc, row, "0000-0000", "OPTI");
+    for _ in 0..5 {
+        assert_eq!(check(&app, &guesser, &bad).await.0, 404);
+    }
+    let (status, body) = check(&app, &guesser, &by_token(&app, row, "OPTI")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("step-up-required"), "{body}");
+
+    // A decoy card: the first lookup suspends the account; the next request gets the 403
+    // that says whom to contact.
+    let insurer = app
+        .ports
+        .store
+        .find_insurer_by_amc(&domain::ids::AmcNumber::parse(&amc).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let decoy = app::guard::decoys::issue(&app.ports, &insurer, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    // Every process re-reads the decoys with the switches, at most every 500 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let curious = professional(&app, Profession::Optician, 2).await;
+    let decoy_check = json!({
+        "card": {"token": decoy.token},
+        "patient": {"birth_date": "1970-01-01", "birth_rank": 1},
+        "domain": "OPTI",
+        "care_date": today(&app),
+    });
+    assert_eq!(check(&app, &curious, &decoy_check).await.0, 404);
+    let (status, body) = check(&app, &curious, &by_token(&app, row, "OPTI")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("account-suspended"), "{body}");
+    assert!(body.contains("Contact"), "{body}");
+
+    // A kill switch set by another process (a second guard over the same store, as
+    // `rempart switch` does) stops optics within a second, and only optics.
+    let honest = professional(&app, Profession::Optician, 3).await;
+    let pharmacist = professional(&app, Profession::Pharmacist, 4).await;
+    assert_eq!(
+        check(&app, &honest, &by_token(&app, row, "OPTI")).await.0,
+        200
+    );
+    let other = app::guard::Guard::from_ports(&app.ports, app::guard::GuardConfig::default());
+    other
+        .switch_off(None, app::guard::Scope::Domain("OPTI".into()), None)
+        .await
+        .unwrap();
+    let (body, answered) =
+        eventually_status(&app, &honest, &by_token(&app, row, "OPTI"), 503).await;
+    assert!(body.contains("lookups-suspended"), "{body}");
+    assert!(body.contains("degraded mode"), "{body}");
+    assert_eq!(
+        check(&app, &pharmacist, &by_token(&app, row, "PHAR"))
+            .await
+            .0,
+        200
+    );
+    // Exactly the answered checks were ledgered; no refusal was.
+    assert_eq!(ledger_size(&app).await, before + 2 + answered);
+    app.cleanup().await;
+}
+
 backend_tests!(
+    the_guard_stands_in_front_of_every_check,
     answers_carry_only_the_allowed_fields_for_every_profession,
     every_non_match_is_byte_identical_and_an_optician_asking_phar_is_one,
     each_answer_has_exactly_one_ledger_entry,

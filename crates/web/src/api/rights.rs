@@ -315,6 +315,15 @@ pub fn problem(e: RightsError) -> ApiError {
         .with_internal(cause),
         RightsError::Store(other) => ApiError::internal(other),
         RightsError::Internal(cause) => ApiError::internal(cause),
+        RightsError::Refused(refusal) => crate::guard::problem(&refusal),
+    }
+}
+
+/// The response for a failed check: a guard refusal keeps its `retry-after` header.
+pub fn failure(e: RightsError) -> Response {
+    match e {
+        RightsError::Refused(refusal) => crate::guard::GuardRefusal(refusal).into_response(),
+        other => problem(other).into_response(),
     }
 }
 
@@ -340,10 +349,11 @@ pub(crate) fn context(
         (status = 200, description = "The patient matched: covered or not, and when covered the regime, the engagement number and its validity. Ledgered before it is sent.", body = RightsCheckAnswer, content_type = "application/json"),
         (status = 400, description = "The body is not JSON.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No session or client certificate.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a practice (insurer staff and operators do not run rights checks), or the CSRF check failed.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a practice (insurer staff and operators do not run rights checks), the CSRF check failed, the account or organisation is suspended (`account-suspended`, `organisation-suspended`), or a fresh passkey check is demanded (`step-up-required`).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No match: the same body for every kind (unknown card, bad code, bad or expired token, wrong birth date or rank, a domain outside the caller's profession).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or malformed (named in `detail`).", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or the access ledger cannot answer: nothing was disclosed.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The account's or organisation's rate limit (`rate-limited`, with `retry-after`).", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or the access ledger cannot answer, or lookups are switched off for this scope (`lookups-suspended`: use the degraded mode): nothing was disclosed.", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn rights_check(
@@ -355,12 +365,14 @@ pub async fn rights_check(
 ) -> Result<Response, ApiError> {
     let request = parse_request(&body)?;
     let context = context(request_id, client, state.ports.new_id());
-    let outcome = RightsCheck::new(&state.ports, &state.ledger)
+    let outcome = RightsCheck::new(&state.ports, &state.ledger, &state.guard)
         .check(&actor, context, &request)
-        .await
-        .map_err(problem)?;
+        .await;
     Ok(match outcome {
-        RightsOutcome::Answered(answer) => Json(RightsCheckAnswer::from(&answer)).into_response(),
-        RightsOutcome::NoMatch => no_match(),
+        Ok(RightsOutcome::Answered(answer)) => {
+            Json(RightsCheckAnswer::from(&answer)).into_response()
+        }
+        Ok(RightsOutcome::NoMatch) => no_match(),
+        Err(e) => failure(e),
     })
 }

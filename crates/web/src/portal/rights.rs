@@ -166,7 +166,7 @@ async fn submit(
         }
     };
     let context = crate::api::rights::context(request_id, client, state.ports.new_id());
-    let outcome = RightsCheck::new(&state.ports, &state.ledger)
+    let outcome = RightsCheck::new(&state.ports, &state.ledger, &state.guard)
         .check(&visitor.actor, context, &request)
         .await;
     match outcome {
@@ -193,6 +193,9 @@ async fn submit(
         }
         Err(RightsError::Forbidden) => {
             return Err(access_problem(app::accounts::AccessError::Forbidden));
+        }
+        Err(RightsError::Refused(refusal)) => {
+            page.error = Some(crate::guard::problem(&refusal).detail_text());
         }
         Err(e) => return Err(crate::api::rights::problem(e)),
     }
