@@ -94,6 +94,8 @@ pub enum Command {
     /// Incident response: who had data disclosed (from the ledger), and the notice drafts.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Replay the 2024 attack against a running instance on this machine (phished password, hijacked session, enumeration) and say how far it got.
+    Drill(DrillArgs),
     /// Payment runs: pay the professionals (SEPA pain.001 and remittance statements).
     #[command(subcommand)]
     Payments(PaymentsCommand),
@@ -177,6 +179,46 @@ pub struct BillingStatementArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Write JSON instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DrillArgs {
+    /// The running instance, on a loopback address (e.g. http://127.0.0.1:8080).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The cards the practice has seen (the demo's demo-cards.csv layout).
+    #[arg(long, value_name = "FILE")]
+    pub cards: PathBuf,
+    /// A hijacked session cookie, `name=value` (repeatable: the first for scenario b, the second for c).
+    #[arg(long = "session", value_name = "COOKIE")]
+    pub sessions: Vec<String>,
+    /// A stolen client certificate and its key in one PEM file (repeatable; after the sessions).
+    #[arg(long = "cert", value_name = "FILE")]
+    pub certs: Vec<PathBuf>,
+    /// The CA to trust for an https target (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The care domain asked (the hijacked practice's profession's).
+    #[arg(long, default_value = "OPTI")]
+    pub domain: String,
+    /// Lookups per burst in scenario b.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// The practice's normal number of distinct patients in the drill's window (scenario b may disclose 20 more).
+    #[arg(long, default_value_t = 0)]
+    pub normal: u64,
+    /// Upper bound on the requests of a scenario.
+    #[arg(long, default_value_t = 2000)]
+    pub max_requests: usize,
+    /// Upper bound on the duration of a scenario, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub max_seconds: u64,
+    /// After the attack, compute the incident scope of scenario b from the ledger (same --data-dir or --database-url as the server) and check it lists exactly what the drill received.
+    #[arg(long)]
+    pub check_scope: bool,
+    /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }

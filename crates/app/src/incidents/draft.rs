@@ -5,10 +5,10 @@
 //! | `AMC/art33-notification.md` | GDPR article 33: the notification to the supervisory authority (CNIL), within 72 hours |
 //! | `AMC/art34-notice.fr.md`, `AMC/art34-notice.en.md` | GDPR article 34: the notice to each affected person, in plain French and English |
 //! | `AMC/nis2-early-warning.md` | NIS2 article 23: the early warning to the CSIRT (ANSSI/CERT-FR), within 24 hours |
-//! | `AMC/members.csv` | the member numbers to write to (member number, birth rank, categories, counts, first and last time) |
+//! | `AMC/members.csv` | the people to write to (member number, birth rank, birth date, categories, counts, first and last time) |
 //!
-//! The drafts hold counts, categories and dates; only `members.csv` names members, by member
-//! number. They are drafts: the insurer's DPO completes and sends them.
+//! The drafts hold counts, categories and dates; only `members.csv` names people, by member
+//! number, birth rank and birth date. They are drafts: the insurer's DPO completes and sends them.
 
 use super::{IncidentError, IncidentScope, InsurerScope};
 use std::path::{Path, PathBuf};
@@ -264,6 +264,7 @@ fn members_csv(insurer: &InsurerScope) -> Result<String, IncidentError> {
     w.write_record([
         "member_number",
         "birth_rank",
+        "birth_date",
         "categories",
         "records",
         "first",
@@ -274,6 +275,7 @@ fn members_csv(insurer: &InsurerScope) -> Result<String, IncidentError> {
         w.write_record([
             m.member_number.as_str(),
             &m.birth_rank.to_string(),
+            m.birth_date.as_deref().unwrap_or(""),
             &m.categories.join(" "),
             &m.records.to_string(),
             &when(m.first),

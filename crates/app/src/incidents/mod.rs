@@ -7,11 +7,13 @@
 //!   organisation, a credential such as `passkey:<id>` or `cert:<serial>`, a client address).
 //!   The result is grouped by insurer (the data controller): the affected beneficiaries (their
 //!   member number and birth rank, resolved from the pseudonyms by the insurer's own key), the
-//!   categories actually disclosed to each, the counts, the first and last time. Entries made
+//!   categories actually disclosed to each, the counts, the first and last time.
+//!   Beneficiaries are told apart by member number, birth rank and birth date (opened with
+//!   the insurer's key), like the rights check does. Entries made
 //!   by incident exports and suspension lifts are never counted.
 //! - [`export`] turns a scope into the file the operator keeps: it is a disclosure of member
-//!   numbers, so each affected beneficiary gets a ledger entry (purpose `incident_export`,
-//!   category `membership`) before the scope is handed over; the console needs a fresh
+//!   numbers and birth dates, so each affected beneficiary gets a ledger entry (purpose
+//!   `incident_export`, categories `identity` and `membership`) before the scope is handed over; the console needs a fresh
 //!   passkey check for it.
 //! - [`draft`] writes, per insurer: the GDPR article 33 notification draft, the article 34
 //!   notice in French and in English, the NIS2 early-warning draft and the CSV of member
@@ -129,11 +131,17 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// One affected beneficiary of one insurer.
+/// One affected beneficiary of one insurer: the member number, birth rank and birth date
+/// (what the insurer and the card use to tell a family's people apart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AffectedMember {
+    /// rempart's id of the beneficiary (meaningless outside rempart; the export is ledgered
+    /// against it).
+    pub beneficiary_id: Uuid,
     pub member_number: String,
     pub birth_rank: u8,
+    /// `YYYY-MM-DD`; `None` when the record cannot be opened (its key was shredded).
+    pub birth_date: Option<String>,
     /// Category codes, in canonical order.
     pub categories: Vec<String>,
     /// How many disclosures (ledger entries).
@@ -321,9 +329,14 @@ async fn insurer_scope(
                 let (Some(f), Some(l)) = (hit.first, hit.last) else {
                     continue;
                 };
+                let birth_date = crate::beneficiaries::open_birth_date(&ports.vault, b)
+                    .ok()
+                    .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()));
                 members.push(AffectedMember {
+                    beneficiary_id: b.id,
                     member_number: b.member_number.as_str().to_string(),
                     birth_rank: b.birth_rank.get(),
+                    birth_date,
                     categories: hit
                         .categories
                         .iter()
@@ -337,7 +350,11 @@ async fn insurer_scope(
         }
     }
     members.sort_by(|a, b| {
-        (a.member_number.as_str(), a.birth_rank).cmp(&(b.member_number.as_str(), b.birth_rank))
+        (a.member_number.as_str(), a.birth_rank, &a.birth_date).cmp(&(
+            b.member_number.as_str(),
+            b.birth_rank,
+            &b.birth_date,
+        ))
     });
     let now = ports.clock.now();
     Ok(InsurerScope {
@@ -367,7 +384,8 @@ pub enum Exporter<'a> {
 }
 
 /// Records the export of `scope` in the ledger (one entry per affected beneficiary, purpose
-/// `incident_export`, category `membership`), before the scope leaves. Fails, and nothing
+/// `incident_export`, categories `identity` (the birth date) and `membership`), before the
+/// scope leaves. Fails, and nothing
 /// should be handed over, if the ledger cannot record it.
 pub async fn export(
     ports: &Ports,
@@ -394,40 +412,23 @@ pub async fn export(
         } => (None, *organisation_id, format!("cli:{user}")),
     };
     let request_id = ports.new_id().to_string();
-    let mut pending = Vec::new();
-    for insurer in &scope.insurers {
-        let mut after = None;
-        let wanted: HashSet<(&str, u8)> = insurer
-            .members
-            .iter()
-            .map(|m| (m.member_number.as_str(), m.birth_rank))
-            .collect();
-        let mut found = 0usize;
-        while found < wanted.len() {
-            let page = ports
-                .store
-                .list_beneficiaries_page(insurer.insurer_id, after, RESOLVE_PAGE)
-                .await?;
-            let Some(tail) = page.last() else { break };
-            after = Some(tail.id);
-            for b in &page {
-                if wanted.contains(&(b.member_number.as_str(), b.birth_rank.get())) {
-                    found += 1;
-                    pending.push(Disclosure {
-                        account_id,
-                        organisation_id,
-                        credential: credential.clone(),
-                        insurer_id: insurer.insurer_id,
-                        beneficiary_id: b.id,
-                        categories: vec![DataCategory::Membership],
-                        purpose: Purpose::IncidentExport,
-                        request_id: request_id.clone(),
-                        client_addr: None,
-                    });
-                }
-            }
-        }
-    }
+    let pending: Vec<Disclosure> = scope
+        .insurers
+        .iter()
+        .flat_map(|insurer| {
+            insurer.members.iter().map(|m| Disclosure {
+                account_id,
+                organisation_id,
+                credential: credential.clone(),
+                insurer_id: insurer.insurer_id,
+                beneficiary_id: m.beneficiary_id,
+                categories: vec![DataCategory::Identity, DataCategory::Membership],
+                purpose: Purpose::IncidentExport,
+                request_id: request_id.clone(),
+                client_addr: None,
+            })
+        })
+        .collect();
     let count = pending.len() as u64;
     // Concurrent records share the writer's group commits.
     for chunk in pending.chunks(1_000) {

@@ -289,7 +289,7 @@ async fn exporting_a_scope_is_ledgered_per_person_and_never_counts_in_a_later_sc
     let entries = w.ports.store.list_ledger_entries(before, 10).await.unwrap();
     assert_eq!(entries.len(), 3);
     assert!(entries.iter().all(|e| e.purpose == "incident_export"
-        && e.categories == "membership"
+        && e.categories == "identity,membership"
         && e.organisation_id == operator
         && e.credential == "cli:root"));
     // The export itself is not a breach: the same window still scopes the same three people.
@@ -369,7 +369,7 @@ async fn drafts_are_written_per_insurer_with_counts_categories_and_the_phishing_
     assert!(get("880000029/art34-notice.en.md").contains("the amounts of an invoice"));
     let csv = get("880000011/members.csv");
     assert_eq!(csv.lines().count(), 1 + 4);
-    assert!(csv.starts_with("member_number,birth_rank,categories,records,first,last\n"));
+    assert!(csv.starts_with("member_number,birth_rank,birth_date,categories,records,first,last\n"));
     // The drafts name nobody: only the CSV carries member numbers.
     let m = w.people[0][0].member_number.as_str();
     assert!(!art33.contains(m));

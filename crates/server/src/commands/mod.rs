@@ -6,6 +6,7 @@ pub mod cards;
 pub mod contracts;
 pub mod decoy;
 pub mod demo;
+pub mod drill;
 pub mod generate;
 pub mod guard;
 pub mod import;
@@ -38,6 +39,7 @@ pub async fn dispatch(config: &Config, command: &Command) -> anyhow::Result<()> 
         Command::Guard(command) => guard::run(config, command).await,
         Command::Ledger(command) => ledger::run(config, command).await,
         Command::Incident(command) => incident::run(config, command).await,
+        Command::Drill(args) => drill::run(config, args).await,
         Command::Import(ImportCommand::Beneficiaries(args)) => {
             import::beneficiaries(config, args).await
         }

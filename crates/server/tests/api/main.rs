@@ -8,6 +8,7 @@ mod authz;
 mod cards;
 mod cli;
 mod demo;
+mod drill;
 mod errors;
 mod generate;
 mod guard;
