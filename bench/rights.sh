@@ -9,8 +9,10 @@
 #   bench/rights.sh [ROWS] [BODIES]     (defaults 1000000 and 20000)
 #   CONCURRENCY=32 DURATION=20 bench/rights.sh
 #
-# The guard is turned off for the run ([guard] enabled = false): its per-account rate limit
-# (60/min) and signals would, by design, stop one machine doing 2,000 checks/s.
+# The load runs four times, alternating the guard off ([guard] enabled = false) and on (every
+# check consulted, with its rate limits and baselines raised so that one machine doing
+# thousands of checks a second is not stopped, as it would be by design): the difference is
+# the guard's cost (issue 7: under 5 %).
 # Builds release binaries (in $CARGO_TARGET_DIR when set), works in a temporary directory,
 # targets only 127.0.0.1. Target: >= 2,000 checks/s with p99 < 50 ms.
 set -euo pipefail
@@ -94,34 +96,77 @@ PY
 cat "$WORK/machine/cert.pem" "$WORK/machine/key.pem" >"$WORK/machine/identity.pem"
 
 TLS_PORT=$((20000 + RANDOM % 20000))
-cat >"$WORK/rempart.toml" <<TOML
-tls_listen = "127.0.0.1:$TLS_PORT"
-tls_cert = "$DATA/ca/server.pem"
-tls_key = "$DATA/ca/server-key.pem"
-tls_client_ca = "$DATA/ca/ca.pem"
+TLS_CONFIG="tls_listen = \"127.0.0.1:$TLS_PORT\"
+tls_cert = \"$DATA/ca/server.pem\"
+tls_key = \"$DATA/ca/server-key.pem\"
+tls_client_ca = \"$DATA/ca/ca.pem\""
+# Guard off: the baseline of the throughput target.
+cat >"$WORK/guard-off.toml" <<TOML
+$TLS_CONFIG
 
 [guard]
 enabled = false
 TOML
-ls "$DATA/ca" >"$WORK/ca.txt"
+# Guard on, every check consulted (switches, suspensions, rate limits, signals), with limits
+# and baselines raised so that one machine doing thousands of checks a second is not stopped:
+# this measures the guard's cost, not its verdict.
+cat >"$WORK/guard-on.toml" <<TOML
+$TLS_CONFIG
 
-echo
-echo "## load: /healthz, then rights checks (c=$CONCURRENCY, ${DURATION}s, warm-up 3 s)"
-"$BIN" --data-dir "$DATA" --config "$WORK/rempart.toml" serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_up "http://127.0.0.1:$PORT/healthz"
-BEFORE=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM ledger_entries').fetchone()[0])" "$DATA/rempart.sqlite3")
-"$LOAD" --url "http://127.0.0.1:$PORT/healthz" --concurrency "$CONCURRENCY" --duration 10 --warmup 2 --label "healthz"
-"$LOAD" --url "https://localhost:$TLS_PORT/api/v1/rights-checks" --body-file "$WORK/bodies.jsonl" \
-    --client-cert "$WORK/machine/identity.pem" --ca "$DATA/ca/ca.pem" --expect 200 \
-    --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 3 --label "rights checks" --json | tee "$WORK/rights.json"
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
-python3 - "$DATA/rempart.sqlite3" "$BEFORE" "$WORK/rights.json" <<'PY'
+[guard]
+enabled = true
+account_per_minute = 100000000
+account_burst = 1000000
+organisation_per_minute = 100000000
+organisation_burst = 1000000
+
+[guard.default_baseline]
+distinct_10min = 100000000
+distinct_24h = 1000000000
+
+[guard.baselines.optician]
+distinct_10min = 100000000
+distinct_24h = 1000000000
+TOML
+
+ledger_count() {
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM ledger_entries').fetchone()[0])" "$DATA/rempart.sqlite3"
+}
+
+run_load() { # LABEL CONFIG
+    "$BIN" --data-dir "$DATA" --config "$2" serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_up "http://127.0.0.1:$PORT/healthz"
+    local before
+    before=$(ledger_count)
+    "$LOAD" --url "http://127.0.0.1:$PORT/healthz" --concurrency "$CONCURRENCY" --duration 5 --warmup 1 --label "healthz ($1)"
+    "$LOAD" --url "https://localhost:$TLS_PORT/api/v1/rights-checks" --body-file "$WORK/bodies.jsonl" \
+        --client-cert "$WORK/machine/identity.pem" --ca "$DATA/ca/ca.pem" --expect 200 \
+        --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 3 --label "rights checks ($1)" --json | tee "$WORK/rights-$1.json"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+    python3 - "$DATA/rempart.sqlite3" "$before" "$WORK/rights-$1.json" "$1" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 after = db.execute("SELECT COUNT(*) FROM ledger_entries").fetchone()[0]
-engagements = db.execute("SELECT COUNT(*) FROM engagements").fetchone()[0]
 r = json.loads(open(sys.argv[3]).read().strip().splitlines()[-1])
-print(f"ledger entries written during the run (warm-up included): {after - int(sys.argv[2])}; "
-      f"measured answers: {r['requests']} ok, {r['errors']} not 200; engagements stored: {engagements}")
+print(f"  {sys.argv[4]}: ledger entries written during the run (warm-up included): {after - int(sys.argv[2])}; "
+      f"measured answers: {r['requests']} ok, {r['errors']} not 200")
+PY
+}
+
+echo
+echo "## load: /healthz then rights checks (c=$CONCURRENCY, ${DURATION}s, warm-up 3 s), guard off and on, twice each"
+for round in 1 2; do
+    run_load "guard-off-$round" "$WORK/guard-off.toml"
+    run_load "guard-on-$round" "$WORK/guard-on.toml"
+done
+python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+def rps(label):
+    return json.loads(open(f"{w}/rights-{label}.json").read().strip().splitlines()[-1])["rps"]
+off = [rps(f"guard-off-{i}") for i in (1, 2)]
+on = [rps(f"guard-on-{i}") for i in (1, 2)]
+print(f"guard off: {off[0]:.0f}, {off[1]:.0f} checks/s; guard on: {on[0]:.0f}, {on[1]:.0f} checks/s; "
+      f"guard cost (mean of the two rounds): {100 * (1 - sum(on) / sum(off)):.1f} %")
 PY

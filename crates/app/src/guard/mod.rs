@@ -524,8 +524,8 @@ impl Guard {
                     st.prune(now);
                     st.step_up_demanded = None;
                     st.step_up_refusals = 0;
-                    st.ack_10min = st.distinct_within(now, Duration::minutes(10));
-                    st.ack_24h = st.distinct_within(now, Duration::hours(24));
+                    st.ack_10min = st.distinct_10min();
+                    st.ack_24h = st.distinct_24h();
                     st.ack_non_match = st.non_matches.len();
                     st.throttled.clear();
                     None
@@ -871,9 +871,9 @@ impl Guard {
                     }
                 }
                 Outcome::Match { beneficiary } => {
-                    st.lookups.push_back((now, beneficiary));
-                    let d10 = st.distinct_within(now, Duration::minutes(10));
-                    let d24 = st.distinct_within(now, Duration::hours(24));
+                    st.push_lookup(now, beneficiary);
+                    let d10 = st.distinct_10min();
+                    let d24 = st.distinct_24h();
                     st.note_day(now, d24);
                     let base = cfg.baseline(info.profession.as_deref());
                     let own = st.own_max_24h() * cfg.own_history_percent as usize / 100;

@@ -16,6 +16,12 @@ const HISTORY_DAYS: usize = 30;
 pub struct AccountState {
     /// Matching lookups of the last 24 h: time and beneficiary.
     pub lookups: VecDeque<(OffsetDateTime, Uuid)>,
+    /// The same, of the last 10 minutes.
+    recent: VecDeque<(OffsetDateTime, Uuid)>,
+    /// Lookups per beneficiary in `lookups` (its size is the 24 h distinct count).
+    counts_24h: HashMap<Uuid, u32>,
+    /// Lookups per beneficiary in `recent` (its size is the 10 min distinct count).
+    counts_10min: HashMap<Uuid, u32>,
     /// Non-matching lookups of the last hour.
     pub non_matches: VecDeque<OffsetDateTime>,
     /// The latest request times (for the cadence).
@@ -43,7 +49,46 @@ pub struct AccountState {
     pub profession: Option<String>,
 }
 
+fn forget(counts: &mut HashMap<Uuid, u32>, b: Uuid) {
+    if let Some(n) = counts.get_mut(&b) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(&b);
+        }
+    }
+}
+
 impl AccountState {
+    /// Records a matching lookup at `now` (call [`Self::prune`] with `now` first).
+    pub fn push_lookup(&mut self, now: OffsetDateTime, beneficiary: Uuid) {
+        self.lookups.push_back((now, beneficiary));
+        self.recent.push_back((now, beneficiary));
+        *self.counts_24h.entry(beneficiary).or_default() += 1;
+        *self.counts_10min.entry(beneficiary).or_default() += 1;
+        while self.lookups.len() > MAX_KEPT {
+            if let Some((_, b)) = self.lookups.pop_front() {
+                forget(&mut self.counts_24h, b);
+            }
+        }
+        while self.recent.len() > MAX_KEPT {
+            if let Some((_, b)) = self.recent.pop_front() {
+                forget(&mut self.counts_10min, b);
+            }
+        }
+    }
+
+    /// Distinct beneficiaries in the last 10 minutes, as of the last [`Self::prune`]: O(1),
+    /// kept incrementally (the guard runs on every lookup).
+    pub fn distinct_10min(&self) -> usize {
+        self.counts_10min.len()
+    }
+
+    /// Distinct beneficiaries in the last 24 hours (at most the last `MAX_KEPT` lookups), as
+    /// of the last [`Self::prune`].
+    pub fn distinct_24h(&self) -> usize {
+        self.counts_24h.len()
+    }
+
     /// Drops what fell out of the windows at `now`.
     pub fn prune(&mut self, now: OffsetDateTime) {
         while self
@@ -51,10 +96,18 @@ impl AccountState {
             .front()
             .is_some_and(|(t, _)| now - *t >= Duration::hours(24))
         {
-            self.lookups.pop_front();
+            if let Some((_, b)) = self.lookups.pop_front() {
+                forget(&mut self.counts_24h, b);
+            }
         }
-        while self.lookups.len() > MAX_KEPT {
-            self.lookups.pop_front();
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now - *t >= Duration::minutes(10))
+        {
+            if let Some((_, b)) = self.recent.pop_front() {
+                forget(&mut self.counts_10min, b);
+            }
         }
         while self
             .non_matches
@@ -75,7 +128,8 @@ impl AccountState {
         }
     }
 
-    /// Distinct beneficiaries looked up within `window` before `now`.
+    /// Distinct beneficiaries looked up within `window` before `now` (a scan: for peers and
+    /// tests; the hot path uses the incremental counts).
     pub fn distinct_within(&self, now: OffsetDateTime, window: Duration) -> usize {
         let mut seen = HashSet::new();
         for (t, b) in self.lookups.iter().rev() {
@@ -220,5 +274,28 @@ mod tests {
             peer_p90(vec![10, 20, 30, 40, 50, 60, 70, 80, 90, 100]),
             Some(90)
         );
+    }
+
+    #[test]
+    fn the_incremental_counts_equal_a_full_scan() {
+        let mut s = AccountState::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let people: Vec<Uuid> = (0..40u128).map(Uuid::from_u128).collect();
+        let mut x: u64 = 7;
+        for step in 0..3_000i64 {
+            // A pseudo-random walk: 1 to 90 seconds apart, 40 people, repeats.
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let now = t0 + Duration::seconds(step * 45 + (x >> 60) as i64);
+            s.prune(now);
+            s.push_lookup(now, people[(x >> 33) as usize % people.len()]);
+            assert_eq!(
+                s.distinct_10min(),
+                s.distinct_within(now, Duration::minutes(10))
+            );
+            assert_eq!(
+                s.distinct_24h(),
+                s.distinct_within(now, Duration::hours(24))
+            );
+        }
     }
 }
