@@ -99,6 +99,10 @@ fn guard_error(e: GuardError) -> ApiError {
         GuardError::NotFound => ApiError::not_found(),
         GuardError::Invalid(detail) => ApiError::unprocessable(detail),
         GuardError::Store(e) => ApiError::internal(e),
+        GuardError::Ledger(cause) => ApiError::unavailable(
+            "The access ledger cannot record this now, so nothing was done; retry shortly.",
+        )
+        .with_internal(cause),
     }
 }
 
@@ -287,7 +291,11 @@ async fn lift(
         .trim()
         .parse()
         .map_err(|_| ApiError::unprocessable("id: not an id"))?;
-    let notice = match state.guard.lift(Some(&visitor.actor), subject, id).await {
+    let notice = match state
+        .guard
+        .lift_ledgered(&state.ledger, Some(&visitor.actor), "", subject, id)
+        .await
+    {
         Ok(_) => format!("Suspension of {} {id} lifted.", subject.code()),
         Err(GuardError::NotFound) => "Not done: no open suspension for it.".into(),
         Err(GuardError::StepUpRequired) => "Lifting needs a fresh passkey check: press \"Confirm with my passkey\", then submit again.".into(),

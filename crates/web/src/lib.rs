@@ -14,6 +14,8 @@ pub mod error;
 pub mod guard;
 pub mod health;
 pub mod idempotency;
+pub mod incidents;
+pub mod ledger;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -156,6 +158,8 @@ fn routes() -> Router<AppState> {
         .merge(portal::router())
         .merge(console::router())
         .merge(guard::router())
+        .merge(ledger::router())
+        .merge(incidents::router())
         .merge(api::router())
 }
 

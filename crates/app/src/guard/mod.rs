@@ -131,6 +131,9 @@ pub enum GuardError {
     Invalid(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The ledger could not record the decision: nothing was done.
+    #[error("the ledger could not record it: {0}")]
+    Ledger(String),
 }
 
 impl From<StoreError> for GuardError {
@@ -960,6 +963,56 @@ impl Guard {
         let window =
             Duration::seconds(i64::try_from(self.inner.config.step_up_window_secs).unwrap_or(300));
         require_step_up(actor, self.now(), window).map_err(|_| GuardError::StepUpRequired)
+    }
+
+    /// Lifts a suspension and records the decision in the access ledger first (purpose
+    /// `suspension_lift`, no data category, no beneficiary: the lifted subject's id stands in
+    /// under the nil insurer, so the entry never shows in an access log or an incident scope).
+    /// `by`: the operator (administrator, fresh step-up); `None`: the command line of `user`.
+    /// If the ledger cannot record it, nothing is lifted.
+    pub async fn lift_ledgered(
+        &self,
+        ledger: &crate::ledger::Ledger,
+        by: Option<&Actor>,
+        user: &str,
+        subject: Subject,
+        id: Uuid,
+    ) -> Result<SuspensionRecord, GuardError> {
+        if let Some(actor) = by {
+            self.require_operator(actor)?;
+        }
+        let open = self
+            .store()
+            .list_active_suspensions()
+            .await?
+            .into_iter()
+            .find(|s| s.subject == subject && s.subject_id == id)
+            .ok_or(GuardError::NotFound)?;
+        let (account_id, organisation_id, credential) = match by {
+            Some(actor) => (
+                Some(actor.account_id),
+                actor.organisation_id,
+                actor
+                    .credential_id
+                    .map_or_else(|| "session".to_string(), |c| format!("passkey:{c}")),
+            ),
+            None => (None, open.organisation_id, format!("cli:{user}")),
+        };
+        ledger
+            .record(crate::ledger::Disclosure {
+                account_id,
+                organisation_id,
+                credential,
+                insurer_id: Uuid::nil(),
+                beneficiary_id: id,
+                categories: Vec::new(),
+                purpose: crate::ledger::Purpose::SuspensionLift,
+                request_id: self.new_id().to_string(),
+                client_addr: None,
+            })
+            .await
+            .map_err(|e| GuardError::Ledger(e.to_string()))?;
+        self.lift(by, subject, id).await
     }
 
     /// Lifts a suspension. `by`: the operator (administrator, fresh step-up); `None`: the

@@ -312,7 +312,8 @@ impl Ledger {
                 "request_id: 1 to 256 characters, no control character",
             ));
         }
-        if d.categories.is_empty() {
+        // Every disclosure names what it disclosed; a suspension lift discloses nothing.
+        if d.categories.is_empty() && d.purpose != Purpose::SuspensionLift {
             return Err(LedgerError::Invalid("categories: at least one"));
         }
         let ports = &self.inner.ports;

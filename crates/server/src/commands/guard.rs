@@ -1,4 +1,4 @@
-//! `rempart guard lift --account ID | --organisation ID`: lifts a suspension (the command line
+//! `rempart guard lift --account ID | --organisation ID`: lifts a suspension, ledgered first (the command line
 //! is trusted like the operator with a fresh passkey check); `rempart guard hours --org ORG
 //! --set "mon-fri 08:30-19:00" | --clear`: a practice's declared opening hours; `rempart guard
 //! alerts`: the latest alerts.
@@ -23,7 +23,10 @@ async fn lift(config: &Config, args: &GuardLiftArgs) -> anyhow::Result<()> {
         _ => anyhow::bail!("name exactly one of --account or --organisation"),
     };
     let (guard, _) = super::switch::open_guard(config).await?;
-    match guard.lift(None, subject, id).await {
+    let ports = crate::storage::open(config, crate::storage::MissingKeys::Refuse).await?;
+    let ledger = app::ledger::Ledger::new(ports, config.ledger());
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    match guard.lift_ledgered(&ledger, None, &user, subject, id).await {
         Ok(s) => {
             println!(
                 "Suspension of {} {id} lifted (it was: {}, since {}).",

@@ -147,10 +147,17 @@ async fn lifting_in_the_console_needs_a_fresh_step_up(backend: Backend) {
         403
     );
 
+    assert_eq!(app.ports.store.ledger_size().await.unwrap(), 0);
     app.step_up(&admin).await;
     let done = post_form(&app, &admin, "/console/guard/lift", &form).await;
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains("lifted"));
+    // The decision is in the ledger: who lifted, no data category.
+    let entries = app.ports.store.list_ledger_entries(0, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].purpose, "suspension_lift");
+    assert_eq!(entries[0].account_id, Some(admin.account_id));
+    assert_eq!(entries[0].categories, "");
     assert!(
         app.ports
             .store

@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod imports;
+mod incidents;
 mod invoices;
 mod keys;
 mod ledger;
