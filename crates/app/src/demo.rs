@@ -1273,6 +1273,13 @@ pub(crate) mod tests {
         ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
             self.4.find_kill_switches_at(at).await
         }
+        async fn find_kill_switches_overlapping(
+            &self,
+            from: OffsetDateTime,
+            to: OffsetDateTime,
+        ) -> Result<Vec<crate::guard::KillSwitchRecord>, StoreError> {
+            self.4.find_kill_switches_overlapping(from, to).await
+        }
         async fn insert_suspension(
             &self,
             s: &crate::guard::SuspensionRecord,

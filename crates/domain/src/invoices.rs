@@ -13,7 +13,7 @@ use crate::contracts::engine::{
     Adjudication, Claim, ClaimError, LineResult, Rule, Step, adjudicate,
 };
 use crate::contracts::table::Contract;
-use crate::money::Money;
+use crate::money::{Money, MoneyError, Rate};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::{Date, Duration};
@@ -234,6 +234,47 @@ pub fn adjudicate_invoice(
     })
 }
 
+/// Degraded mode (care given under a genuine card while lookups were switched off): each
+/// accepted line's AMC is held to at most the card's printed `rate` × BR − AMO (never below
+/// zero), with a `card_rate_limit` step; the consumptions follow the reduced lines.
+pub fn hold_to_card_rate(
+    claim: &Claim<'_>,
+    mut outcome: InvoiceOutcome,
+    rate: Rate,
+) -> Result<InvoiceOutcome, MoneyError> {
+    let adj = &mut outcome.adjudication;
+    let mut cut = vec![0i64; adj.lines.len()];
+    for (i, line) in adj.lines.iter_mut().enumerate() {
+        let Some(l) = claim.lines.get(i) else {
+            continue;
+        };
+        if line.rejection.is_some() {
+            continue;
+        }
+        let limit = l.br.apply_rate(rate)?.checked_sub(l.amo)?.max(Money::ZERO);
+        if line.amc > limit {
+            let before = line.amc;
+            cut[i] = before.cents() - limit.cents();
+            line.amc = limit;
+            line.steps.push(Step {
+                rule: Rule::CardRateLimit,
+                before,
+                after: limit,
+                text: format!(
+                    "degraded mode: at most the card's {rate} of BR − AMO = {} − {} = {} €",
+                    l.br.apply_rate(rate)?,
+                    l.amo,
+                    limit
+                ),
+            });
+        }
+    }
+    adj.total = Money::from_cents(adj.lines.iter().map(|l| l.amc.cents()).sum());
+    keep_consumptions_of_accepted_lines(claim, adj, &cut);
+    outcome.status = InvoiceStatus::of(&adj.lines);
+    Ok(outcome)
+}
+
 /// After the approval checks rejected or reduced lines: the equipment counters only for what
 /// is still accepted (OPTI: a frame or a lens; AUDI: one per accepted aid and ear), and the
 /// budget draws of rejected lines dropped, those of reduced lines reduced (the budget is used
@@ -334,5 +375,46 @@ mod tests {
         use time::macros::date;
         assert!(!is_late(date!(2026 - 01 - 01), date!(2027 - 12 - 31), 730));
         assert!(is_late(date!(2026 - 01 - 01), date!(2028 - 01 - 02), 730));
+    }
+
+    #[test]
+    fn a_degraded_mode_invoice_is_held_to_the_card_rate() {
+        use crate::contracts::engine::{History, Line};
+        use crate::contracts::table::LineKind;
+        use crate::rights::CareDomain;
+        use time::macros::date;
+        // PHAR at 100% BR under ESSENTIEL; the card prints PHAR 80%.
+        let contract =
+            Contract::from_toml(include_str!("../../../data/contracts/essentiel.toml")).unwrap();
+        let lines = [
+            Line::new(LineKind::Other, 1_000, 1_000, 650),
+            Line::new(LineKind::Other, 3_000, 3_000, 2_700),
+        ];
+        let history = History::default();
+        let claim = Claim {
+            domain: CareDomain::Phar,
+            care_date: date!(2026 - 03 - 02),
+            age: 40,
+            lines: &lines,
+            history: &history,
+        };
+        let free = adjudicate_invoice(&contract, &claim, None).unwrap();
+        let held = hold_to_card_rate(&claim, free.clone(), Rate::from_basis_points(8_000)).unwrap();
+        // Line 1: the contract pays 100% × 10.00 − 6.50 = 3.50 €; the card 80% × 10.00 − 6.50
+        // = 1.50 €.
+        assert_eq!(free.adjudication.lines[0].amc.cents(), 350);
+        assert_eq!(held.adjudication.lines[0].amc.cents(), 150);
+        let last = held.adjudication.lines[0].steps.last().unwrap();
+        assert_eq!(last.rule, Rule::CardRateLimit);
+        assert_eq!((last.before.cents(), last.after.cents()), (350, 150));
+        // Line 2: 80% × 30.00 = 24.00 < 27.00 AMO: nothing.
+        assert_eq!(free.adjudication.lines[1].amc.cents(), 300);
+        assert_eq!(held.adjudication.lines[1].amc.cents(), 0);
+        assert_eq!(held.adjudication.total.cents(), 150);
+        assert_eq!(held.status, free.status);
+        // A rate at or above the contract's changes nothing.
+        let same =
+            hold_to_card_rate(&claim, free.clone(), Rate::from_basis_points(10_000)).unwrap();
+        assert_eq!(same, free);
     }
 }

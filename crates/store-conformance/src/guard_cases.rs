@@ -116,6 +116,35 @@ pub async fn kill_switches_engage_once_per_scope_release_and_answer_at_a_time(st
     // Released exactly at 100: not in force at 100.
     let at_100 = store.find_kill_switches_at(at(100)).await.unwrap();
     assert!(!at_100.iter().any(|s| s.id == engaged[2].id));
+    // Over a span: in force at some time of [from, to).
+    let ids = |v: Vec<KillSwitchRecord>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let span = ids(store
+        .find_kill_switches_overlapping(at(90), at(150))
+        .await
+        .unwrap());
+    assert!(
+        span.contains(&engaged[2].id),
+        "released at 100, in force at 90"
+    );
+    assert!(span.contains(&engaged[0].id), "never released");
+    assert!(!span.contains(&again.id), "engaged at 200, after the span");
+    let later = ids(store
+        .find_kill_switches_overlapping(at(150), at(250))
+        .await
+        .unwrap());
+    assert!(later.contains(&again.id));
+    assert!(!later.contains(&engaged[2].id));
+    // The bounds: engaged exactly at `to` is out; released exactly at `from` is out.
+    let until_200 = ids(store
+        .find_kill_switches_overlapping(at(120), at(200))
+        .await
+        .unwrap());
+    assert!(!until_200.contains(&again.id));
+    let from_100 = ids(store
+        .find_kill_switches_overlapping(at(100), at(110))
+        .await
+        .unwrap());
+    assert!(!from_100.contains(&engaged[2].id));
 }
 
 pub async fn suspensions_are_open_once_lifted_and_counted_per_organisation(store: S) {

@@ -174,6 +174,23 @@ impl GuardStore for SqliteStore {
         rows.iter().map(switch).collect()
     }
 
+    async fn find_kill_switches_overlapping(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<KillSwitchRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, scope_kind, scope_value, reason, engaged_by, engaged_at, released_by, released_at FROM kill_switches \
+             WHERE engaged_at < ?2 AND (released_at IS NULL OR released_at > ?1) ORDER BY engaged_at, id",
+        )
+        .bind(timestamp_text(from)?)
+        .bind(timestamp_text(to)?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(switch).collect()
+    }
+
     async fn insert_suspension(&self, s: &SuspensionRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO suspensions (id, subject, subject_id, organisation_id, signal, reason, suspended_at, lifted_at, lifted_by) \

@@ -689,6 +689,15 @@ impl app::guard::GuardStore for FaultyStore {
         self.inner.find_kill_switches_at(at).await
     }
 
+    async fn find_kill_switches_overlapping(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<app::guard::KillSwitchRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_kill_switches_overlapping(from, to).await
+    }
+
     async fn insert_suspension(
         &self,
         suspension: &app::guard::SuspensionRecord,

@@ -45,7 +45,9 @@ pub struct ApprovalAnswer {
     /// `accepted`, `partial` or `rejected` (as for an invoice).
     pub decision: String,
     pub domain: String,
+    #[serde(with = "crate::invoices::iso_date")]
     pub care_date: Date,
+    #[serde(with = "crate::invoices::iso_date")]
     pub valid_until: Date,
     pub total_cents: i64,
     pub lines: Vec<LineAnswer>,

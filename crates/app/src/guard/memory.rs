@@ -105,6 +105,22 @@ impl GuardStore for MemGuard {
             .collect())
     }
 
+    async fn find_kill_switches_overlapping(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<KillSwitchRecord>, StoreError> {
+        let mut found: Vec<KillSwitchRecord> = self
+            .rows()
+            .switches
+            .iter()
+            .filter(|s| s.engaged_at < to && s.released_at.is_none_or(|r| r > from))
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| (s.engaged_at, s.id));
+        Ok(found)
+    }
+
     async fn insert_suspension(&self, suspension: &SuspensionRecord) -> Result<(), StoreError> {
         let mut rows = self.rows();
         if rows.suspensions.iter().any(|s| s.id == suspension.id) {

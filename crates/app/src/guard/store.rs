@@ -253,6 +253,13 @@ pub trait GuardStore: Send + Sync {
         &self,
         at: OffsetDateTime,
     ) -> Result<Vec<KillSwitchRecord>, StoreError>;
+    /// The engagements in force at some time of `[from, to)` (engaged before `to`, not
+    /// released by `from`), oldest first: a degraded-mode invoice asks about a whole care day.
+    async fn find_kill_switches_overlapping(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<KillSwitchRecord>, StoreError>;
 
     /// `Conflict { constraint: "suspensions_active" }` when the subject is already suspended.
     async fn insert_suspension(&self, suspension: &SuspensionRecord) -> Result<(), StoreError>;

@@ -18,8 +18,14 @@
 //! a ledger failure fails the request.
 //!
 //! A suspended professional never gets here: the web layer's `Authenticated` refuses them (403).
+//!
+//! **Degraded mode** ([`degraded`]): while lookups were switched off for the practice on the
+//! care date, the invoice carries the card's token, the patient and the domain instead of an
+//! engagement number; it is matched like a rights check, gets an engagement, and every line
+//! is held to the card's printed rate (`card_rate_limit`).
 
 pub mod claim;
+pub mod degraded;
 pub mod store;
 
 pub use claim::{ClaimContextInfo, ClaimFailure, LineAnswer, LineInput};
@@ -42,13 +48,38 @@ use sha2::{Digest, Sha256};
 use time::Date;
 use uuid::Uuid;
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+// `YYYY-MM-DD` on the wire (time's default would be a `[year, ordinal]` pair).
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
-/// An invoice as sent.
+/// The card of a degraded-mode invoice: its datamatrix token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardTokenBody {
+    pub token: String,
+}
+
+/// The patient of a degraded-mode invoice, as in a rights check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientBody {
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    pub birth_rank: u8,
+}
+
+/// An invoice as sent: the engagement number of a rights check, or in degraded mode (lookups
+/// switched off for the practice on the care date) the card, the patient and the domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceRequest {
-    pub engagement: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardTokenBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<PatientBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
     #[serde(default)]
     pub approval: Option<String>,
     #[serde(with = "iso_date")]
@@ -64,9 +95,11 @@ pub struct InvoiceAnswer {
     pub status: String,
     pub domain: String,
     pub contract: String,
+    #[serde(with = "iso_date")]
     pub care_date: Date,
     pub total_cents: i64,
     pub lines: Vec<LineAnswer>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
 }
 
@@ -97,11 +130,25 @@ impl InvoiceAnswer {
     }
 }
 
-/// The duplicate marker: SHA-256 of the engagement, the care date and the lines.
+/// The duplicate marker: SHA-256 of the engagement (in degraded mode: the card token, the
+/// patient and the domain), the care date and the lines.
 pub fn fingerprint(request: &InvoiceRequest) -> String {
     let mut h = Sha256::new();
     h.update(b"rempart/invoice/v1\0");
-    h.update(request.engagement.as_bytes());
+    match (&request.engagement, &request.card) {
+        (Some(e), _) => h.update(e.as_bytes()),
+        (None, card) => {
+            h.update(b"card\0");
+            h.update(card.as_ref().map_or("", |c| c.token.as_str()).as_bytes());
+            h.update([0]);
+            if let Some(p) = &request.patient {
+                h.update(p.birth_date.to_string().as_bytes());
+                h.update([p.birth_rank]);
+            }
+            h.update([0]);
+            h.update(request.domain.as_deref().unwrap_or("").as_bytes());
+        }
+    }
     h.update([0]);
     h.update(request.care_date.to_string().as_bytes());
     h.update([0]);
@@ -140,7 +187,24 @@ pub async fn submit(
     info: ClaimContextInfo,
     request: &InvoiceRequest,
 ) -> Result<InvoiceAnswer, F> {
-    let quoted = claim::quoted(ports, actor, &request.engagement, request.care_date).await?;
+    let (quoted, card_rate) = match (&request.engagement, &request.card) {
+        (Some(number), None) if request.patient.is_none() && request.domain.is_none() => (
+            claim::quoted(ports, actor, number, request.care_date).await?,
+            None,
+        ),
+        (None, Some(card)) => {
+            if actor.role != domain::accounts::Role::Professional {
+                return Err(F::Forbidden);
+            }
+            degraded::quote(ports, actor, request, card, info.request_id).await?
+        }
+        _ => {
+            return Err(invalid(
+                "engagement",
+                "give the engagement number of a rights check, or in degraded mode (lookups switched off) the card, the patient and the domain instead",
+            ));
+        }
+    };
     let lines = claim::lines(&request.lines)?;
     let engagement = &quoted.engagement;
     let domain = engagement.domain;
@@ -274,18 +338,21 @@ pub async fn submit(
         };
         let terms = approval.map(approval_terms).transpose()?;
         let history = claim::history(&ctx.counters);
-        let outcome = domain::invoices::adjudicate_invoice(
-            contract,
-            &Claim {
-                domain,
-                care_date: request.care_date,
-                age: quoted.age,
-                lines: &lines,
-                history: &history,
-            },
-            terms.as_ref(),
-        )
-        .map_err(|e| e.to_string())?;
+        let claim = Claim {
+            domain,
+            care_date: request.care_date,
+            age: quoted.age,
+            lines: &lines,
+            history: &history,
+        };
+        let outcome = domain::invoices::adjudicate_invoice(contract, &claim, terms.as_ref())
+            .map_err(|e| e.to_string())?;
+        // Degraded mode: honoured up to the card's printed rate.
+        let outcome = match card_rate {
+            Some(rate) => domain::invoices::hold_to_card_rate(&claim, outcome, rate)
+                .map_err(|e| e.to_string())?,
+            None => outcome,
+        };
         let counters = claim::counter_rows(
             ports,
             engagement,

@@ -338,6 +338,108 @@ impl<'a> RightsCheck<'a> {
         Ok(outcome)
     }
 
+    /// The proof and the match: no disclosure, no write ([`CardMatcher::evaluate`]).
+    pub async fn evaluate(&self, request: &RightsRequest) -> Result<Evaluation, RightsError> {
+        CardMatcher::new(self.ports).evaluate(request).await
+    }
+
+    /// The answer for a matched beneficiary: the engagement stored, the disclosure ledgered.
+    async fn disclose(
+        &self,
+        actor: &Actor,
+        context: RequestContext,
+        request: &RightsRequest,
+        matched: &Matched,
+    ) -> Result<RightsAnswer, RightsError> {
+        let answer = self.answer_for(actor, context, request, matched).await?;
+        let categories = if answer.covered {
+            vec![
+                DataCategory::Coverage,
+                DataCategory::Guarantees,
+                DataCategory::Engagement,
+            ]
+        } else {
+            vec![DataCategory::Coverage]
+        };
+        self.ledger
+            .record(Disclosure {
+                account_id: actor.session_id.map(|_| actor.account_id),
+                organisation_id: actor.organisation_id,
+                credential: credential(actor),
+                insurer_id: matched.beneficiary.insurer_id,
+                beneficiary_id: matched.beneficiary.id,
+                categories,
+                purpose: Purpose::RightsCheck,
+                request_id: context.request_id.to_string(),
+                client_addr: context.client_addr,
+            })
+            .await
+            .map_err(|e| RightsError::Ledger(e.to_string()))?;
+        Ok(answer)
+    }
+
+    async fn answer_for(
+        &self,
+        actor: &Actor,
+        context: RequestContext,
+        request: &RightsRequest,
+        matched: &Matched,
+    ) -> Result<RightsAnswer, RightsError> {
+        let regime = regime_on_card(&matched.card, request.domain)?;
+        let b = &matched.beneficiary;
+        let in_rights = b.valid_from <= request.care_date
+            && b.valid_to.is_none_or(|to| request.care_date <= to);
+        let regime = regime.filter(|_| in_rights);
+        let Some(regime) = regime else {
+            return Ok(RightsAnswer {
+                covered: false,
+                domain: request.domain,
+                care_date: request.care_date,
+                regime: None,
+                engagement: None,
+                valid_until: None,
+            });
+        };
+        let valid_until = request.care_date + Duration::days(ENGAGEMENT_VALID_DAYS);
+        let engagement = EngagementRecord {
+            id: self.ports.new_id(),
+            number: new_engagement_number(self.ports.rng.as_ref()),
+            insurer_id: b.insurer_id,
+            beneficiary_id: b.id,
+            card_id: matched.card.id,
+            organisation_id: actor.organisation_id,
+            actor_id: actor.account_id,
+            domain: request.domain,
+            regime,
+            care_date: request.care_date,
+            valid_until,
+            request_id: context.request_id,
+            created_at: self.ports.clock.now(),
+        };
+        self.ports.store.insert_engagement(&engagement).await?;
+        Ok(RightsAnswer {
+            covered: true,
+            domain: request.domain,
+            care_date: request.care_date,
+            regime: Some(regime),
+            engagement: Some(engagement.number),
+            valid_until: Some(valid_until),
+        })
+    }
+}
+
+/// The proof of the card and the match of the patient, with the same work for every kind of
+/// non-match (the module documentation): the rights check's step 3, and the degraded-mode
+/// invoice's (`crate::invoices::degraded`).
+pub struct CardMatcher<'a> {
+    pub ports: &'a Ports,
+}
+
+impl<'a> CardMatcher<'a> {
+    pub fn new(ports: &'a Ports) -> Self {
+        Self { ports }
+    }
+
     /// The proof and the match: no disclosure, no write.
     pub async fn evaluate(&self, request: &RightsRequest) -> Result<Evaluation, RightsError> {
         let proven = match &request.card {
@@ -477,90 +579,6 @@ impl<'a> RightsCheck<'a> {
             [one] => Ok((*one).clone()),
             [] => Err(NoMatchReason::NoBeneficiary),
             _ => Err(NoMatchReason::Ambiguous),
-        })
-    }
-
-    /// The answer for a matched beneficiary: the engagement stored, the disclosure ledgered.
-    async fn disclose(
-        &self,
-        actor: &Actor,
-        context: RequestContext,
-        request: &RightsRequest,
-        matched: &Matched,
-    ) -> Result<RightsAnswer, RightsError> {
-        let answer = self.answer_for(actor, context, request, matched).await?;
-        let categories = if answer.covered {
-            vec![
-                DataCategory::Coverage,
-                DataCategory::Guarantees,
-                DataCategory::Engagement,
-            ]
-        } else {
-            vec![DataCategory::Coverage]
-        };
-        self.ledger
-            .record(Disclosure {
-                account_id: actor.session_id.map(|_| actor.account_id),
-                organisation_id: actor.organisation_id,
-                credential: credential(actor),
-                insurer_id: matched.beneficiary.insurer_id,
-                beneficiary_id: matched.beneficiary.id,
-                categories,
-                purpose: Purpose::RightsCheck,
-                request_id: context.request_id.to_string(),
-                client_addr: context.client_addr,
-            })
-            .await
-            .map_err(|e| RightsError::Ledger(e.to_string()))?;
-        Ok(answer)
-    }
-
-    async fn answer_for(
-        &self,
-        actor: &Actor,
-        context: RequestContext,
-        request: &RightsRequest,
-        matched: &Matched,
-    ) -> Result<RightsAnswer, RightsError> {
-        let regime = regime_on_card(&matched.card, request.domain)?;
-        let b = &matched.beneficiary;
-        let in_rights = b.valid_from <= request.care_date
-            && b.valid_to.is_none_or(|to| request.care_date <= to);
-        let regime = regime.filter(|_| in_rights);
-        let Some(regime) = regime else {
-            return Ok(RightsAnswer {
-                covered: false,
-                domain: request.domain,
-                care_date: request.care_date,
-                regime: None,
-                engagement: None,
-                valid_until: None,
-            });
-        };
-        let valid_until = request.care_date + Duration::days(ENGAGEMENT_VALID_DAYS);
-        let engagement = EngagementRecord {
-            id: self.ports.new_id(),
-            number: new_engagement_number(self.ports.rng.as_ref()),
-            insurer_id: b.insurer_id,
-            beneficiary_id: b.id,
-            card_id: matched.card.id,
-            organisation_id: actor.organisation_id,
-            actor_id: actor.account_id,
-            domain: request.domain,
-            regime,
-            care_date: request.care_date,
-            valid_until,
-            request_id: context.request_id,
-            created_at: self.ports.clock.now(),
-        };
-        self.ports.store.insert_engagement(&engagement).await?;
-        Ok(RightsAnswer {
-            covered: true,
-            domain: request.domain,
-            care_date: request.care_date,
-            regime: Some(regime),
-            engagement: Some(engagement.number),
-            valid_until: Some(valid_until),
         })
     }
 }

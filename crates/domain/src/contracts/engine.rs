@@ -187,6 +187,8 @@ pub enum Rule {
     ClassIICap,
     /// Invoice: at most the amount of the prior approval.
     ApprovalLimit,
+    /// Degraded-mode invoice: at most the card's printed rate × BR − AMO.
+    CardRateLimit,
     /// The line is rejected; its AMC is zero.
     Rejected,
 }
@@ -208,6 +210,7 @@ impl Rule {
             Rule::ClassIInFull => "class_i_in_full",
             Rule::ClassIICap => "class_ii_cap",
             Rule::ApprovalLimit => "approval_limit",
+            Rule::CardRateLimit => "card_rate_limit",
             Rule::Rejected => "rejected",
         }
     }

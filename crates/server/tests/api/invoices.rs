@@ -521,6 +521,72 @@ async fn each_answer_is_ledgered_and_another_practice_gets_404(backend: Backend)
     app.cleanup().await;
 }
 
+/// Degraded mode: while PHAR lookups are switched off, a pharmacy bills with the card and the
+/// patient instead of an engagement; honoured up to the card's printed rate, ledgered, a
+/// duplicate is caught; a wrong patient is the 404 of a non-match; without a switch on the care
+/// day, the engagement is required.
+async fn a_degraded_mode_invoice_is_honoured_while_lookups_are_switched_off(backend: Backend) {
+    let Some((app, summary)) = seeded(backend).await else {
+        return;
+    };
+    let pharmacy = practice(&app, Profession::Pharmacist, 31).await;
+    let (row, _) = patients(&app, &summary).await.remove(0);
+    let body = |birth: &str| {
+        json!({
+            "card": {"token": row.token},
+            "patient": {"birth_date": birth, "birth_rank": row.birth_rank},
+            "domain": "PHAR",
+            "care_date": today(&app),
+            "lines": [line("other", None, json!({}), 1_000, 1_000, 650)],
+        })
+    };
+    let birth = date(row.birth_date);
+    // No switch: the engagement is required.
+    let (status, answer, _) = invoice(&app, &pharmacy, "d0", &body(&birth)).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("engagement:")
+    );
+
+    let other = app::guard::Guard::from_ports(&app.ports, app::guard::GuardConfig::default());
+    other
+        .switch_off(None, app::guard::Scope::Domain("PHAR".into()), None)
+        .await
+        .unwrap();
+    let before = app.ports.store.ledger_size().await.unwrap();
+    let (status, answer, _) = invoice(&app, &pharmacy, "d1", &body(&birth)).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["care_date"], today(&app), "{answer}");
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    // 100% BR − AMO = 3.50 €, within the card's printed PHAR rate.
+    assert_eq!(amounts(&answer), vec![350]);
+    assert_eq!(app.ports.store.ledger_size().await.unwrap(), before + 1);
+    // The same care again: a duplicate.
+    let (_, again, _) = invoice(&app, &pharmacy, "d2", &body(&birth)).await;
+    assert_eq!(again["status"], "rejected");
+    assert_eq!(again["lines"][0]["rejection"], "duplicate_invoice");
+    // Someone else's birth date: the non-match answer, nothing disclosed.
+    let (status, _, _) = invoice(&app, &pharmacy, "d3", &body("1901-02-03")).await;
+    assert_eq!(status, 404);
+    // Both the engagement and the card: refused, naming the field.
+    let mut both = body(&birth);
+    both["engagement"] = json!("E0000000000000000000");
+    let (status, answer, _) = invoice(&app, &pharmacy, "d4", &both).await;
+    assert_eq!(status, 422);
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("engagement:")
+    );
+    app.cleanup().await;
+}
+
+backend_tests!(a_degraded_mode_invoice_is_honoured_while_lookups_are_switched_off,);
+
 backend_tests!(
     golden_amounts_end_to_end,
     an_approval_reserves_the_renewal_and_cancelling_releases_it,

@@ -69,12 +69,36 @@ pub struct AdjudicatedLine {
     steps: Vec<AdjudicationStep>,
 }
 
-/// An invoice as sent.
+/// The card of a degraded-mode invoice.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DegradedCard {
+    /// The datamatrix token, as scanned.
+    token: String,
+}
+
+/// The patient of a degraded-mode invoice (as in a rights check).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DegradedPatient {
+    /// YYYY-MM-DD.
+    birth_date: String,
+    birth_rank: u8,
+}
+
+/// An invoice as sent: `engagement`, or in degraded mode (lookups switched off for the
+/// practice on the care date; docs/degraded-mode.md) `card`, `patient` and `domain` instead.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct NewInvoice {
     /// The engagement number of the rights check.
-    engagement: String,
+    engagement: Option<String>,
+    /// Degraded mode: the card's datamatrix token (instead of `engagement`).
+    card: Option<DegradedCard>,
+    /// Degraded mode: the patient.
+    patient: Option<DegradedPatient>,
+    /// Degraded mode: the care domain (one of the practice's profession).
+    domain: Option<String>,
     /// The prior approval's number (OPTI, AUDI, DENT prostheses).
     approval: Option<String>,
     /// YYYY-MM-DD.
@@ -100,7 +124,7 @@ pub struct Invoice {
 #[derive(OpenApi)]
 #[openapi(
     paths(submit_invoice, get_invoice, list_invoices),
-    components(schemas(ClaimLine, AdjudicationStep, AdjudicatedLine, NewInvoice, Invoice)),
+    components(schemas(ClaimLine, AdjudicationStep, AdjudicatedLine, DegradedCard, DegradedPatient, NewInvoice, Invoice)),
     tags((name = "invoices", description = "Invoices adjudicated line by line: practices only (passkey session or client certificate)."))
 )]
 pub struct InvoicesApiDoc;
