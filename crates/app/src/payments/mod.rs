@@ -304,6 +304,30 @@ pub async fn rewrite(
     Ok(write_files(&built, record.cutoff_date, debtor, out)?.0)
 }
 
+/// The bill of the insurer of `amc` for `actor`: its own staff and machines, or the operator;
+/// anyone else (and an unknown AMC number) gets `NotFound`.
+pub async fn bill_for(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    amc: &str,
+    from: Date,
+    to: Date,
+) -> Result<InsurerBill, PaymentsError> {
+    let amc = domain::ids::AmcNumber::parse(amc).map_err(|_| PaymentsError::NotFound)?;
+    let insurer = ports
+        .store
+        .find_insurer_by_amc(&amc)
+        .await?
+        .ok_or(PaymentsError::NotFound)?;
+    let allowed = actor.is_operator()
+        || (actor.role == domain::accounts::Role::InsurerStaff
+            && actor.organisation_id == insurer.id);
+    if !allowed {
+        return Err(PaymentsError::NotFound);
+    }
+    bill(ports, insurer.id, from, to).await
+}
+
 /// The bill of insurer `insurer_id` for the runs executed from `from` to `to` (inclusive).
 pub async fn bill(
     ports: &Ports,

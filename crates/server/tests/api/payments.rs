@@ -395,6 +395,33 @@ async fn a_run_pays_each_line_once_resumes_with_identical_files_and_bills_its_to
         .unwrap();
     assert_eq!(only_first.total.cents(), 12_345 + 6_789 + 10_000);
 
+    // The same bill over the API, for the insurer's own staff only.
+    let staff = app
+        .enrol(domain::accounts::Role::InsurerStaff, ins.id)
+        .await;
+    let other_staff = app
+        .enrol(domain::accounts::Role::InsurerStaff, other_ins.id)
+        .await;
+    let path = "/api/v1/insurers/880000011/billing?from=2026-03-01&to=2026-03-31";
+    let r = app.get_as(&staff, path).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        app::payments::bill_bytes(&bill, true).unwrap()
+    );
+    let r = app.get_as(&staff, &format!("{path}&format=csv")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), csv);
+    assert_eq!(app.get_as(&other_staff, path).await.status(), 404);
+    let bad = app
+        .get_as(
+            &staff,
+            "/api/v1/insurers/880000011/billing?from=2026-03-01&to=March",
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("to: must be a date"));
+
     // Transfers keep to their practice.
     let t1 = &o
         .transfers

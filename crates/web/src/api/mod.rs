@@ -6,6 +6,7 @@ pub mod cards;
 pub mod contracts;
 pub mod invoices;
 pub mod ledger;
+pub mod payments;
 pub mod rights;
 
 use crate::AppState;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(invoices::router())
         .merge(rights::router())
         .merge(ledger::router())
+        .merge(payments::router())
 }
 
 /// The OpenAPI paths of `/api/v1`.
@@ -33,5 +35,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(invoices::InvoicesApiDoc::openapi());
     doc.merge(rights::RightsApiDoc::openapi());
     doc.merge(ledger::LedgerApiDoc::openapi());
+    doc.merge(payments::PaymentsApiDoc::openapi());
     doc
 }
