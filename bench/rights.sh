@@ -59,7 +59,7 @@ kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 /usr/bin/time -f "import: %e s, peak RSS %M KiB" "$BIN" --data-dir "$DATA" import beneficiaries \
     --insurer 880000011 --json "$WORK/people.csv" >/dev/null
 /usr/bin/time -f "cards export: %e s, peak RSS %M KiB" "$BIN" --data-dir "$DATA" cards export \
-    --insurer 880000011 --out "$WORK/cards" >/dev/null
+    --insurer 880000011 --out "$WORK/cards" --no-images >/dev/null
 TODAY=$(date -u +%Y-%m-%d)
 python3 - "$WORK/cards/cards.csv" "$WORK/bodies.jsonl" "$BODIES" "$TODAY" <<'PY'
 import csv, json, random, sys

@@ -636,6 +636,11 @@ pub struct CardsExportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 
+    /// Write cards.csv only, without the Data Matrix SVGs (for a printer that draws the
+    /// datamatrix from the token column itself).
+    #[arg(long)]
+    pub no_images: bool,
+
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -247,6 +247,8 @@ struct CardHints {
     amc: Option<String>,
     card_id: Option<Uuid>,
     member_number: Option<String>,
+    /// The token's verification, done once for the guard and the proof.
+    verified: Option<Result<CardClaims, crypto::cards::TokenError>>,
 }
 
 impl<'a> RightsCheck<'a> {
@@ -261,17 +263,13 @@ impl<'a> RightsCheck<'a> {
     fn card_hints(&self, card: &CardProof) -> CardHints {
         match card {
             CardProof::Token(token) => {
-                match crypto::cards::verify(token, &self.ports.vault.card_keys()) {
-                    Ok(claims) => CardHints {
-                        amc: Some(claims.amc_number),
-                        card_id: Some(claims.card_id),
-                        member_number: Some(claims.member_number),
-                    },
-                    Err(_) => CardHints {
-                        amc: None,
-                        card_id: None,
-                        member_number: None,
-                    },
+                let verified = crypto::cards::verify(token, &self.ports.vault.card_keys());
+                let claims = verified.as_ref().ok();
+                CardHints {
+                    amc: claims.map(|c| c.amc_number.clone()),
+                    card_id: claims.map(|c| c.card_id),
+                    member_number: claims.map(|c| c.member_number.clone()),
+                    verified: Some(verified),
                 }
             }
             CardProof::Typed {
@@ -280,6 +278,7 @@ impl<'a> RightsCheck<'a> {
                 amc: Some(amc.as_str().to_string()),
                 card_id: None,
                 member_number: Some(member_number.as_str().to_string()),
+                verified: None,
             },
         }
     }
@@ -293,7 +292,7 @@ impl<'a> RightsCheck<'a> {
     ) -> Result<RightsOutcome, RightsError> {
         check_care_date(self.ports.clock.today(), request.care_date)?;
         let profession = caller_profession(self.ports, actor).await?;
-        let hints = self.card_hints(&request.card);
+        let mut hints = self.card_hints(&request.card);
         let guarded = crate::guard::Request {
             actor,
             client: context.client_addr,
@@ -304,7 +303,9 @@ impl<'a> RightsCheck<'a> {
             .admit(&guarded)
             .await
             .map_err(RightsError::Refused)?;
-        let evaluation = self.evaluate(request).await?;
+        let evaluation = CardMatcher::new(self.ports)
+            .evaluate_with(request, hints.verified.take())
+            .await?;
         let allowed = profession.domains().contains(&request.domain);
         let (outcome, observed) = match evaluation {
             Evaluation::Matched(m) if allowed => {
@@ -442,8 +443,22 @@ impl<'a> CardMatcher<'a> {
 
     /// The proof and the match: no disclosure, no write.
     pub async fn evaluate(&self, request: &RightsRequest) -> Result<Evaluation, RightsError> {
+        self.evaluate_with(request, None).await
+    }
+
+    /// [`Self::evaluate`], with the token's signature already checked by the caller
+    /// (`verified`: the outcome of `crypto::cards::verify` on the request's token), so that a
+    /// check verifies it once.
+    pub async fn evaluate_with(
+        &self,
+        request: &RightsRequest,
+        verified: Option<Result<CardClaims, crypto::cards::TokenError>>,
+    ) -> Result<Evaluation, RightsError> {
         let proven = match &request.card {
-            CardProof::Token(token) => self.card_from_token(token, request.care_date).await?,
+            CardProof::Token(token) => {
+                self.card_from_token(token, request.care_date, verified)
+                    .await?
+            }
             CardProof::Typed {
                 amc,
                 member_number,
@@ -474,9 +489,11 @@ impl<'a> CardMatcher<'a> {
         &self,
         token: &str,
         care_date: Date,
+        verified: Option<Result<CardClaims, crypto::cards::TokenError>>,
     ) -> Result<Result<CardRecord, NoMatchReason>, RightsError> {
-        let keys = self.ports.vault.card_keys();
-        let claims = match crypto::cards::verify(token, &keys) {
+        let verified =
+            verified.unwrap_or_else(|| crypto::cards::verify(token, &self.ports.vault.card_keys()));
+        let claims = match verified {
             Ok(claims) => Ok(claims),
             Err(_) => {
                 decoy_verify();

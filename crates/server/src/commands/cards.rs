@@ -232,7 +232,9 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
         .with_context(|| format!("no insurer with AMC number {}", amc.as_str()))?;
     let svg_dir = args.out.join("datamatrix");
     private_dir(&args.out)?;
-    private_dir(&svg_dir)?;
+    if !args.no_images {
+        private_dir(&svg_dir)?;
+    }
     let partial = args.out.join(".cards.csv.partial");
     let mut csv = csv::Writer::from_writer(BufWriter::new(private_file(&partial)?));
     csv.write_record(export_header())?;
@@ -245,10 +247,12 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
                 app::cards::export_page(&ports, &insurer, after, EXPORT_PAGE).await?;
             for card in &cards {
                 csv.write_record(export_row(&insurer.amc, card))?;
-                let svg = datamatrix_svg(&card.token)?;
-                let path = svg_dir.join(format!("{}.svg", card.record.id));
-                let mut f = private_file(&path)?;
-                f.write_all(svg.as_bytes())?;
+                if !args.no_images {
+                    let svg = datamatrix_svg(&card.token)?;
+                    let path = svg_dir.join(format!("{}.svg", card.record.id));
+                    let mut f = private_file(&path)?;
+                    f.write_all(svg.as_bytes())?;
+                }
                 count += 1;
             }
             csv.flush()?;

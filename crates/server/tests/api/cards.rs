@@ -368,4 +368,21 @@ async fn demo_cards_verify_offline_and_export_for_the_printer() {
         .filter(|r| !demo_codes.contains(&r[r.len() - 2]))
         .count();
     assert!(fresh > n * 9 / 10);
+    // --no-images: the CSV only.
+    let csv_only = dir.path().join("print-csv");
+    let out = rempart(&data)
+        .args([
+            "cards",
+            "export",
+            "--insurer",
+            "880000011",
+            "--no-images",
+            "--out",
+        ])
+        .arg(&csv_only)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(csv_only.join("cards.csv").exists());
+    assert!(!csv_only.join("datamatrix").exists());
 }
