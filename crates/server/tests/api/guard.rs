@@ -4,9 +4,10 @@
 //! switch set through one store handle reaches another server process within a second.
 
 use crate::helpers::assert_problem;
+use crate::helpers::{csrf_of, post_form};
 use app::guard::{Subject, SuspensionRecord};
 use domain::accounts::{OrganisationKind, Role};
-use reqwest::{Method, Response};
+use reqwest::Response;
 use testkit::{Backend, SignedIn, TestApp, backend_tests};
 use uuid::Uuid;
 
@@ -16,20 +17,6 @@ backend_tests!(
     lifting_in_the_console_needs_a_fresh_step_up,
     switching_in_the_console_needs_a_step_up_and_is_counted_on_metrics,
 );
-
-fn csrf_of(body: &str) -> String {
-    let start = body.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    body[start..][..body[start..].find('"').unwrap()].to_string()
-}
-
-async fn post_form(app: &TestApp, who: &SignedIn, path: &str, form: &str) -> Response {
-    app.request_as(who, Method::POST, path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn suspend(app: &TestApp, subject: Subject, id: Uuid, organisation_id: Uuid) {
     use app::Clock;

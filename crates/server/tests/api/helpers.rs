@@ -38,3 +38,24 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(id.get_version_num(), 7, "request id is a UUIDv7");
     body
 }
+
+/// The form token (`csrf` hidden field) of a page.
+pub fn csrf_of(body: &str) -> String {
+    let start = body.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    body[start..][..body[start..].find('"').unwrap()].to_string()
+}
+
+/// Submits an HTML form (`application/x-www-form-urlencoded`) as `who`.
+pub async fn post_form(
+    app: &testkit::TestApp,
+    who: &testkit::SignedIn,
+    path: &str,
+    form: &str,
+) -> reqwest::Response {
+    app.request_as(who, reqwest::Method::POST, path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .unwrap()
+}

@@ -2,31 +2,17 @@
 //! (`/console/incidents`): who may see them, the filters, the scope's counts, and the export
 //! that needs an operator administrator with a fresh passkey check and is ledgered.
 
+use crate::helpers::{csrf_of, post_form};
 use app::ledger::{DataCategory, Disclosure, Ledger, LedgerConfig, Purpose};
 use domain::accounts::{OrganisationKind, Role};
-use reqwest::{Method, Response};
 use serde_json::Value;
-use testkit::{Backend, SignedIn, TestApp, backend_tests};
+use testkit::{Backend, TestApp, backend_tests};
 use uuid::Uuid;
 
 backend_tests!(
     auditors_see_the_ledger_filtered_with_checkpoints_and_others_do_not,
     the_console_scopes_an_incident_and_exports_it_with_a_fresh_passkey_check_ledgered,
 );
-
-fn csrf_of(body: &str) -> String {
-    let start = body.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    body[start..][..body[start..].find('"').unwrap()].to_string()
-}
-
-async fn post_form(app: &TestApp, who: &SignedIn, path: &str, form: &str) -> Response {
-    app.request_as(who, Method::POST, path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .send()
-        .await
-        .unwrap()
-}
 
 /// Records `n` rights-check disclosures by `account` of `organisation` about the first `n`
 /// beneficiaries of the demo's first insurer; answers their ids.

@@ -2,9 +2,10 @@
 //! script or style, the two static assets, redirections to /login without a session, the
 //! synchronizer token on forms, the step-up before an invitation, sign-out.
 
+use crate::helpers::{csrf_of, post_form};
 use domain::accounts::{OrganisationKind, Role};
-use reqwest::{Method, Response};
-use testkit::{Backend, SignedIn, TestApp, spawn_app};
+use reqwest::Response;
+use testkit::{Backend, spawn_app};
 
 fn assert_page_headers(what: &str, response: &Response) {
     let h = response.headers();
@@ -44,20 +45,6 @@ async fn html(what: &str, response: Response) -> String {
     );
     assert!(body.contains(r#"<script src="/static/webauthn.js" defer></script>"#));
     body
-}
-
-fn csrf_of(body: &str) -> String {
-    let start = body.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    body[start..][..body[start..].find('"').unwrap()].to_string()
-}
-
-async fn post_form(app: &TestApp, who: &SignedIn, path: &str, form: &str) -> Response {
-    app.request_as(who, Method::POST, path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .send()
-        .await
-        .unwrap()
 }
 
 fn assert_to_login(what: &str, response: &Response) {
