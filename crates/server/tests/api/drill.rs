@@ -245,3 +245,21 @@ async fn the_drill_against_the_demo_ends_where_it_must_and_the_scope_is_what_it_
     }
     assert_eq!(rows as u64, people);
 }
+
+/// The drill only ever targets this machine.
+#[test]
+fn the_drill_refuses_a_target_that_is_not_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["http://10.0.0.1:8080", "https://rempart.example.fr"] {
+        let out = rempart(dir.path())
+            .args(["drill", "--target", target, "--cards", "cards.csv"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--target: the drill only runs against a loopback address"),
+            "{stderr}"
+        );
+    }
+}
