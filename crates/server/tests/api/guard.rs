@@ -244,3 +244,84 @@ async fn switching_in_the_console_needs_a_step_up_and_is_counted_on_metrics(back
     );
     app.cleanup().await;
 }
+
+/// A kill switch set by another process (`rempart switch off`, sharing the demo's database)
+/// reaches the running server within a second, and `switch on` brings lookups back.
+#[tokio::test]
+async fn a_switch_set_by_another_process_reaches_a_running_server() {
+    use crate::helpers::{enrol_on_demo, rempart, start_demo};
+    use serde_json::{Value, json};
+    let demo = start_demo();
+    let port = demo.address.rsplit(':').next().unwrap().to_string();
+    let origin = format!("http://localhost:{port}");
+    let data = demo.dir.path().join("data");
+    let made: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
+            .unwrap();
+    let optician = made.iter().find(|i| i["profession"] == "optician").unwrap();
+    let cookie = enrol_on_demo(&demo, &origin, optician["invitation"].as_str().unwrap()).await;
+    // A patient alone in their family with their birth date and rank.
+    let mut reader = csv::Reader::from_path(data.join("demo-cards.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = rows
+        .iter()
+        .find(|r| {
+            rows.iter()
+                .filter(|o| o[0] == r[0] && o[2] == r[2] && o[3] == r[3])
+                .count()
+                == 1
+        })
+        .unwrap();
+    let today = app::Clock::today(&app::SystemClock);
+    let body = json!({
+        "card": {"token": &row[5]},
+        "patient": {"birth_date": &row[2], "birth_rank": row[3].parse::<u8>().unwrap()},
+        "domain": "OPTI",
+        "care_date": format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day()),
+    });
+    let client = reqwest::Client::new();
+    let check = || async {
+        let r = client
+            .post(format!("{origin}/api/v1/rights-checks"))
+            .header("cookie", &cookie)
+            .header("origin", &origin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, text) = check().await;
+    assert_eq!(status, 200, "{text}");
+
+    let switch = |action: &str| {
+        let out = rempart(demo.dir.path())
+            .args(["switch", action, "--scope", "domain:OPTI"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Polls (every 200 ms, at most 5 s) until the check answers `want`; answers how long.
+    let until = |want: u16| async move {
+        let started = std::time::Instant::now();
+        for _ in 0..25 {
+            let (status, text) = check().await;
+            if status == want {
+                return (started.elapsed(), text);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("the server never answered {want}");
+    };
+    switch("off");
+    let (took, text) = until(503).await;
+    assert!(text.contains("lookups-suspended"), "{text}");
+    eprintln!("switch off reached the server after {took:?}");
+    switch("on");
+    let (took, _) = until(200).await;
+    eprintln!("switch on reached the server after {took:?}");
+}

@@ -1,6 +1,8 @@
 //! Shared assertions.
 
 use serde_json::Value;
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
 
 /// Asserts `response` is a problem document with `status`, whose `request_id` matches the
 /// `x-request-id` header, and returns the document.
@@ -58,4 +60,102 @@ pub async fn post_form(
         .send()
         .await
         .unwrap()
+}
+
+/// A running `rempart demo` in a temporary directory (stopped with SIGTERM when dropped).
+pub struct Demo {
+    pub child: Child,
+    /// `127.0.0.1:PORT`
+    pub address: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `rempart` binary run in `dir` with `--data-dir data` and a clean environment.
+pub fn rempart(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rempart"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["--data-dir", "data"]);
+    c
+}
+
+/// Starts `rempart demo` on a free loopback port and waits for its banner.
+pub fn start_demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = rempart(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut address = None;
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the demo ended early");
+        }
+        if let Some(rest) = line.trim().strip_prefix("listening on ") {
+            address = rest.split(';').next().map(str::to_string);
+        }
+        if line.contains("every demo invitation") {
+            break;
+        }
+    }
+    // Keep draining the demo's output so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while stdout.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
+    Demo {
+        child,
+        address: address.expect("the listening address"),
+        dir,
+    }
+}
+
+/// Enrols a passkey with `invitation` against the demo; answers the session cookie.
+pub async fn enrol_on_demo(demo: &Demo, origin: &str, invitation: &str) -> String {
+    let client = reqwest::Client::new();
+    let start: Value = client
+        .post(format!("http://{}/api/v1/auth/enrol/start", demo.address))
+        .header("origin", origin)
+        .json(&serde_json::json!({ "invitation": invitation }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let options = serde_json::from_value(start["options"].clone()).unwrap();
+    let (_, credential) = testkit::TestPasskey::register(origin, options);
+    let finish = client
+        .post(format!("http://{}/api/v1/auth/enrol/finish", demo.address))
+        .header("origin", origin)
+        .json(&serde_json::json!({ "invitation": invitation, "credential": credential }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finish.status(), 200);
+    finish.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
