@@ -45,10 +45,14 @@ use uuid::Uuid;
 /// Readers allowed at once (WAL lets them run beside the writer).
 const READERS: u32 = 4;
 
-/// The writer connection's page cache: 128 MiB (`cache_size` in KiB when negative). A bound,
-/// not an allocation: it fills as pages are touched and keeps the peak RSS of a bulk import
-/// under 300 MB whatever the database size (docs/benchmarks.md).
-const WRITER_CACHE: &str = "-131072";
+/// The writer connection's page cache: 8 MiB (`cache_size` in KiB when negative). SQLite
+/// walks the whole page cache at the end of every write transaction
+/// (`pager_end_transaction` → `pcache1TruncateUnsafe`), so a large cache taxes every small
+/// commit (ledger group commits, engagements): with 128 MiB, 18 % of the ledger's append time
+/// went there. Imports lose nothing with the small cache (the OS page cache serves their index
+/// pages: 1M rows in 61.4 s with 8 MiB, 61.0 s with 128 MiB) and keep a lower peak RSS
+/// (46 MiB instead of 179 MiB). docs/benchmarks.md has the runs.
+const WRITER_CACHE: &str = "-8192";
 
 /// A SQLite database file: one writer connection, a pool of readers.
 #[derive(Debug, Clone)]
