@@ -8,6 +8,11 @@
 //! card's printed rate for the domain (`domain::invoices::hold_to_card_rate`). A domain the card
 //! prints as `PEC` needs a prior approval, as always. Outside a switched-off time, an invoice
 //! without an engagement number is refused (422, naming `engagement`).
+//!
+//! The match is a lookup, so the guard observes it like a rights check's (`Guard::observe`:
+//! non-matches count towards suspension, distinct beneficiaries, decoy cards suspend at once);
+//! its admission is not asked (lookups are switched off by definition here), but a suspended
+//! account never gets this far (`Authenticated` refuses it).
 
 use super::claim::{ClaimFailure as F, Quoted, age_on, invalid};
 use super::{CardTokenBody, InvoiceRequest};
@@ -22,7 +27,6 @@ use domain::ids::BirthRank;
 use domain::money::Rate;
 use domain::rights::{CareDomain, Regime};
 use time::Duration;
-use uuid::Uuid;
 
 fn rights_failure(e: RightsError) -> F {
     match e {
@@ -68,11 +72,13 @@ async fn switched_off_that_day(
 /// card prints `PEC`, a prior approval decides).
 pub(crate) async fn quote(
     ports: &Ports,
+    guard: &crate::guard::Guard,
     actor: &Actor,
     request: &InvoiceRequest,
     card: &CardTokenBody,
-    request_id: Uuid,
+    info: super::ClaimContextInfo,
 ) -> Result<(Quoted, Option<Rate>), F> {
+    let request_id = info.request_id;
     let profession = crate::rights::caller_profession(ports, actor)
         .await
         .map_err(rights_failure)?;
@@ -108,11 +114,32 @@ pub(crate) async fn quote(
         domain,
         care_date: request.care_date,
     };
-    let matched = match CardMatcher::new(ports)
-        .evaluate(&rights_request)
+    let verified = crypto::cards::verify(&card.token, &ports.vault.card_keys());
+    let claims = verified.as_ref().ok().cloned();
+    let evaluation = CardMatcher::new(ports)
+        .evaluate_with(&rights_request, Some(verified))
         .await
-        .map_err(rights_failure)?
-    {
+        .map_err(rights_failure)?;
+    let observed = crate::guard::Request {
+        actor,
+        client: info.client_addr,
+        insurer: claims.as_ref().map(|c| c.amc_number.as_str()),
+        domain: Some(domain.code()),
+    };
+    guard
+        .observe(&crate::guard::Observation {
+            request: observed,
+            card_id: claims.as_ref().map(|c| c.card_id),
+            member_number: claims.as_ref().map(|c| c.member_number.as_str()),
+            outcome: match &evaluation {
+                Evaluation::Matched(m) => crate::guard::Outcome::Match {
+                    beneficiary: m.beneficiary.id,
+                },
+                Evaluation::NoMatch(_) => crate::guard::Outcome::NonMatch,
+            },
+        })
+        .await;
+    let matched = match evaluation {
         Evaluation::Matched(m) => m,
         Evaluation::NoMatch(_) => return Err(F::NotFound),
     };

@@ -183,6 +183,7 @@ pub fn approval_terms(a: &ApprovalRecord) -> Result<ApprovalTerms, String> {
 pub async fn submit(
     ports: &Ports,
     ledger: &Ledger,
+    guard: &crate::guard::Guard,
     actor: &Actor,
     info: ClaimContextInfo,
     request: &InvoiceRequest,
@@ -196,7 +197,7 @@ pub async fn submit(
             if actor.role != domain::accounts::Role::Professional {
                 return Err(F::Forbidden);
             }
-            degraded::quote(ports, actor, request, card, info.request_id).await?
+            degraded::quote(ports, guard, actor, request, card, info).await?
         }
         _ => {
             return Err(invalid(

@@ -582,6 +582,25 @@ async fn a_degraded_mode_invoice_is_honoured_while_lookups_are_switched_off(back
             .unwrap()
             .starts_with("engagement:")
     );
+    // The guard watches these lookups too: guessing birth dates gets the account suspended
+    // (the 11th non-match), and then nothing answers.
+    let mut last = 0;
+    for i in 0..12 {
+        let guess = body(&format!("1902-03-{:02}", i + 1));
+        let (status, _, _) = invoice(&app, &pharmacy, &format!("g{i}"), &guess).await;
+        last = status;
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 404);
+    }
+    assert_eq!(last, 403, "never suspended");
+    let (status, answer, _) = invoice(&app, &pharmacy, "d5", &body(&birth)).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        answer["type"], "urn:rempart:problem:account-suspended",
+        "{answer}"
+    );
     app.cleanup().await;
 }
 

@@ -206,9 +206,16 @@ pub async fn submit_invoice(
     let info = info(&request_id, client.as_ref().map(|c| &c.0));
     let meta = parts.meta();
     idempotency::once(&state, &actor, &meta, || async {
-        let answer = app::invoices::submit(&state.ports, &state.ledger, &actor, info, &request)
-            .await
-            .map_err(claim_problem)?;
+        let answer = app::invoices::submit(
+            &state.ports,
+            &state.ledger,
+            &state.guard,
+            &actor,
+            info,
+            &request,
+        )
+        .await
+        .map_err(claim_problem)?;
         Ok((StatusCode::CREATED, Json(answer)).into_response())
     })
     .await
