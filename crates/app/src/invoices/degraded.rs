@@ -7,7 +7,8 @@
 //! engagement); an engagement is then recorded for the invoice, and every line is held to the
 //! card's printed rate for the domain (`domain::invoices::hold_to_card_rate`). A domain the card
 //! prints as `PEC` needs a prior approval, as always. Outside a switched-off time, an invoice
-//! without an engagement number is refused (422, naming `engagement`).
+//! without an engagement number is refused (422, naming `engagement`) before any lookup, from
+//! the signed token alone, so that the answer never tells a matching patient from another.
 //!
 //! The match is a lookup, so the guard observes it like a rights check's (`Guard::observe`:
 //! non-matches count towards suspension, distinct beneficiaries, decoy cards suspend at once);
@@ -20,8 +21,8 @@ use crate::Ports;
 use crate::accounts::Actor;
 use crate::guard::{Scope, channel, hours::paris_offset};
 use crate::rights::{
-    BeneficiaryHint, CardMatcher, CardProof, ENGAGEMENT_VALID_DAYS, EngagementRecord, Evaluation,
-    RightsError, RightsRequest, new_engagement_number, regime_on_card,
+    BeneficiaryHint, CardHints, CardMatcher, CardProof, ENGAGEMENT_VALID_DAYS, EngagementRecord,
+    Evaluation, RightsError, RightsRequest, new_engagement_number, regime_on_card,
 };
 use domain::ids::BirthRank;
 use domain::money::Rate;
@@ -114,60 +115,57 @@ pub(crate) async fn quote(
         domain,
         care_date: request.care_date,
     };
-    let verified = crypto::cards::verify(&card.token, &ports.vault.card_keys());
-    let claims = verified.as_ref().ok().cloned();
+    let mut hints = CardHints::of(ports, &rights_request.card);
+    // Whether this is degraded mode, and what the card prints, are read from the signed token
+    // before any lookup: the answer must not tell a matching patient from another.
+    if let Some(amc) = &hints.amc {
+        if !switched_off_that_day(
+            ports,
+            actor,
+            profession.code(),
+            amc,
+            domain,
+            request.care_date,
+        )
+        .await?
+        {
+            return Err(invalid(
+                "engagement",
+                "is required: lookups were not switched off for this practice on the care date, so quote the engagement number of a rights check",
+            ));
+        }
+        let printed = hints
+            .verified
+            .as_ref()
+            .and_then(|v| v.as_ref().ok())
+            .is_some_and(|c| c.domains.iter().any(|d| d.code == domain.code()));
+        if !printed {
+            return Err(invalid(
+                "domain",
+                "the card prints no coverage for this domain",
+            ));
+        }
+    }
+    // A token that does not verify goes through the match all the same: a non-match.
+    let verified = hints.verified.take();
     let evaluation = CardMatcher::new(ports)
-        .evaluate_with(&rights_request, Some(verified))
+        .evaluate_with(&rights_request, verified)
         .await
         .map_err(rights_failure)?;
-    let observed = crate::guard::Request {
-        actor,
-        client: info.client_addr,
-        insurer: claims.as_ref().map(|c| c.amc_number.as_str()),
-        domain: Some(domain.code()),
+    let matched_id = match &evaluation {
+        Evaluation::Matched(m) => Some(m.beneficiary.id),
+        Evaluation::NoMatch(_) => None,
     };
     guard
-        .observe(&crate::guard::Observation {
-            request: observed,
-            card_id: claims.as_ref().map(|c| c.card_id),
-            member_number: claims.as_ref().map(|c| c.member_number.as_str()),
-            outcome: match &evaluation {
-                Evaluation::Matched(m) => crate::guard::Outcome::Match {
-                    beneficiary: m.beneficiary.id,
-                },
-                Evaluation::NoMatch(_) => crate::guard::Outcome::NonMatch,
-            },
-        })
+        .observe(&hints.observation(hints.request(actor, info.client_addr, domain), matched_id))
         .await;
     let matched = match evaluation {
         Evaluation::Matched(m) => m,
         Evaluation::NoMatch(_) => return Err(F::NotFound),
     };
-    let amc = ports
-        .store
-        .get_insurer(matched.card.insurer_id)
-        .await?
-        .amc
-        .as_str()
-        .to_string();
-    if !switched_off_that_day(
-        ports,
-        actor,
-        profession.code(),
-        &amc,
-        domain,
-        request.care_date,
-    )
-    .await?
-    {
-        return Err(invalid(
-            "engagement",
-            "is required: lookups were not switched off for this practice on the care date, so quote the engagement number of a rights check",
-        ));
-    }
     let regime = regime_on_card(&matched.card, domain)
         .map_err(rights_failure)?
-        .ok_or_else(|| invalid("domain", "the card prints no coverage for this domain"))?;
+        .ok_or_else(|| F::Internal("the stored card disagrees with its token".into()))?;
     let rate = match regime {
         Regime::Rate(r) => Some(r),
         Regime::PriorApproval => None,

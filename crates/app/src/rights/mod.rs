@@ -154,18 +154,6 @@ pub enum NoMatchReason {
     DomainNotAllowed,
 }
 
-/// What the guard observes after a check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckOutcome {
-    NoMatch(NoMatchReason),
-    /// A beneficiary matched and the answer was disclosed (and ledgered).
-    Answered {
-        insurer_id: Uuid,
-        beneficiary_id: Uuid,
-        covered: bool,
-    },
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RightsError {
     /// The caller's role may not run rights checks.
@@ -242,28 +230,21 @@ pub struct RightsCheck<'a> {
 }
 
 /// What the guard is told about the card before the match: the AMC number (typed, or from a
-/// token whose signature verifies), the token's card id, the typed member number.
-struct CardHints {
-    amc: Option<String>,
+/// token whose signature verifies), the token's card id, the typed or signed member number.
+/// Shared by the rights check and the degraded-mode invoice.
+pub(crate) struct CardHints {
+    pub(crate) amc: Option<String>,
     card_id: Option<Uuid>,
     member_number: Option<String>,
     /// The token's verification, done once for the guard and the proof.
-    verified: Option<Result<CardClaims, crypto::cards::TokenError>>,
+    pub(crate) verified: Option<Result<CardClaims, crypto::cards::TokenError>>,
 }
 
-impl<'a> RightsCheck<'a> {
-    pub fn new(ports: &'a Ports, ledger: &'a Ledger, guard: &'a Guard) -> Self {
-        Self {
-            ports,
-            ledger,
-            guard,
-        }
-    }
-
-    fn card_hints(&self, card: &CardProof) -> CardHints {
+impl CardHints {
+    pub(crate) fn of(ports: &Ports, card: &CardProof) -> Self {
         match card {
             CardProof::Token(token) => {
-                let verified = crypto::cards::verify(token, &self.ports.vault.card_keys());
+                let verified = crypto::cards::verify(token, &ports.vault.card_keys());
                 let claims = verified.as_ref().ok();
                 CardHints {
                     amc: claims.map(|c| c.amc_number.clone()),
@@ -283,6 +264,48 @@ impl<'a> RightsCheck<'a> {
         }
     }
 
+    /// The guard's view of a lookup of this card in `domain`.
+    pub(crate) fn request<'a>(
+        &'a self,
+        actor: &'a Actor,
+        client: Option<IpAddr>,
+        domain: CareDomain,
+    ) -> crate::guard::Request<'a> {
+        crate::guard::Request {
+            actor,
+            client,
+            insurer: self.amc.as_deref(),
+            domain: Some(domain.code()),
+        }
+    }
+
+    /// What the guard observes: the lookup and the beneficiary matched, if any.
+    pub(crate) fn observation<'a>(
+        &'a self,
+        request: crate::guard::Request<'a>,
+        matched: Option<Uuid>,
+    ) -> Observation<'a> {
+        Observation {
+            request,
+            card_id: self.card_id,
+            member_number: self.member_number.as_deref(),
+            outcome: match matched {
+                Some(beneficiary) => Outcome::Match { beneficiary },
+                None => Outcome::NonMatch,
+            },
+        }
+    }
+}
+
+impl<'a> RightsCheck<'a> {
+    pub fn new(ports: &'a Ports, ledger: &'a Ledger, guard: &'a Guard) -> Self {
+        Self {
+            ports,
+            ledger,
+            guard,
+        }
+    }
+
     /// Runs a rights check for `actor` (see the module documentation).
     pub async fn check(
         &self,
@@ -292,49 +315,27 @@ impl<'a> RightsCheck<'a> {
     ) -> Result<RightsOutcome, RightsError> {
         check_care_date(self.ports.clock.today(), request.care_date)?;
         let profession = caller_profession(self.ports, actor).await?;
-        let mut hints = self.card_hints(&request.card);
-        let guarded = crate::guard::Request {
-            actor,
-            client: context.client_addr,
-            insurer: hints.amc.as_deref(),
-            domain: Some(request.domain.code()),
-        };
+        let mut hints = CardHints::of(self.ports, &request.card);
+        let verified = hints.verified.take();
+        let guarded = hints.request(actor, context.client_addr, request.domain);
         self.guard
             .admit(&guarded)
             .await
             .map_err(RightsError::Refused)?;
         let evaluation = CardMatcher::new(self.ports)
-            .evaluate_with(request, hints.verified.take())
+            .evaluate_with(request, verified)
             .await?;
         let allowed = profession.domains().contains(&request.domain);
-        let (outcome, observed) = match evaluation {
+        // A domain outside the caller's profession is a non-match, whoever matched.
+        let (outcome, matched) = match evaluation {
             Evaluation::Matched(m) if allowed => {
                 let answer = self.disclose(actor, context, request, &m).await?;
-                let observed = CheckOutcome::Answered {
-                    insurer_id: m.beneficiary.insurer_id,
-                    beneficiary_id: m.beneficiary.id,
-                    covered: answer.covered,
-                };
-                (RightsOutcome::Answered(answer), observed)
+                (RightsOutcome::Answered(answer), Some(m.beneficiary.id))
             }
-            Evaluation::Matched(_) => (
-                RightsOutcome::NoMatch,
-                CheckOutcome::NoMatch(NoMatchReason::DomainNotAllowed),
-            ),
-            Evaluation::NoMatch(reason) => (RightsOutcome::NoMatch, CheckOutcome::NoMatch(reason)),
+            Evaluation::Matched(_) | Evaluation::NoMatch(_) => (RightsOutcome::NoMatch, None),
         };
         self.guard
-            .observe(&Observation {
-                request: guarded,
-                card_id: hints.card_id,
-                member_number: hints.member_number.as_deref(),
-                outcome: match observed {
-                    CheckOutcome::Answered { beneficiary_id, .. } => Outcome::Match {
-                        beneficiary: beneficiary_id,
-                    },
-                    CheckOutcome::NoMatch(_) => Outcome::NonMatch,
-                },
-            })
+            .observe(&hints.observation(guarded, matched))
             .await;
         Ok(outcome)
     }

@@ -544,6 +544,10 @@ async fn a_degraded_mode_invoice_is_honoured_while_lookups_are_switched_off(back
     // No switch: the engagement is required.
     let (status, answer, _) = invoice(&app, &pharmacy, "d0", &body(&birth)).await;
     assert_eq!(status, 422, "{answer}");
+    // … whoever the patient is: outside degraded mode the answer tells no match apart.
+    let (status, other, _) = invoice(&app, &pharmacy, "d0b", &body("1901-02-03")).await;
+    assert_eq!(status, 422, "{other}");
+    assert_eq!(other["detail"], answer["detail"]);
     assert!(
         answer["detail"]
             .as_str()
