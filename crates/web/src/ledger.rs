@@ -75,7 +75,8 @@ impl FilterForm {
 
     /// The query string of the next page.
     fn next(&self, before: u64) -> String {
-        let mut q = vec![format!("before={before}")];
+        let before = before.to_string();
+        let mut q = vec![("before", before.as_str())];
         for (k, v) in [
             ("account", &self.account),
             ("organisation", &self.organisation),
@@ -84,23 +85,11 @@ impl FilterForm {
             ("to", &self.to),
         ] {
             if let Some(v) = text(v) {
-                q.push(format!("{k}={}", url_escape(v)));
+                q.push((k, v));
             }
         }
-        q.join("&")
+        serde_urlencoded::to_string(&q).unwrap_or_default()
     }
-}
-
-/// Percent-encodes a query value (ids, dates and times only reach here).
-fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 struct EntryView {
@@ -230,4 +219,24 @@ async fn page(
         verification,
     }
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_next_page_keeps_the_filter_encoded() {
+        let form = FilterForm {
+            account: Some(" 0190c0de-0000-7000-8000-000000000001 ".into()),
+            from: Some("2026-11-28T08:00:00+01:00".into()),
+            to: Some(String::new()),
+            ..FilterForm::default()
+        };
+        assert_eq!(
+            form.next(42),
+            "before=42&account=0190c0de-0000-7000-8000-000000000001&from=2026-11-28T08%3A00%3A00%2B01%3A00"
+        );
+    }
 }

@@ -997,9 +997,7 @@ impl Guard {
             Some(actor) => (
                 Some(actor.account_id),
                 actor.organisation_id,
-                actor
-                    .credential_id
-                    .map_or_else(|| "session".to_string(), |c| format!("passkey:{c}")),
+                crate::rights::credential(actor),
             ),
             None => (None, open.organisation_id, format!("cli:{user}")),
         };

@@ -337,6 +337,13 @@ pub fn write(out: &Path, files: &[DraftFile]) -> Result<(), IncidentError> {
                 builder.mode(0o700);
             }
             builder.create(parent).map_err(|e| fail(parent, e))?;
+            // An existing directory keeps its mode on create: tighten it.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| fail(parent, e))?;
+            }
         }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -346,6 +353,13 @@ pub fn write(out: &Path, files: &[DraftFile]) -> Result<(), IncidentError> {
             options.mode(0o600);
         }
         let mut file = options.open(&path).map_err(|e| fail(&path, e))?;
+        // An existing file keeps its mode on open: tighten it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| fail(&path, e))?;
+        }
         std::io::Write::write_all(&mut file, f.contents.as_bytes()).map_err(|e| fail(&path, e))?;
     }
     Ok(())

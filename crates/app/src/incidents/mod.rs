@@ -401,9 +401,7 @@ pub async fn export(
             (
                 Some(actor.account_id),
                 actor.organisation_id,
-                actor
-                    .credential_id
-                    .map_or_else(|| "session".to_string(), |c| format!("passkey:{c}")),
+                crate::rights::credential(actor),
             )
         }
         Exporter::CommandLine {

@@ -175,12 +175,7 @@ async fn fetch_card_keys(url: &str) -> anyhow::Result<String> {
         Some((h, _)) => h,
         None => authority,
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !super::is_loopback_host(host) {
         bail!("--url must name a loopback address (127.0.0.1, [::1] or localhost)");
     }
     let addr = if authority.contains(':') && !authority.ends_with(']') {
@@ -382,7 +377,7 @@ fn private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Creates (or truncates) `path` readable by the owner only.
-fn private_file(path: &Path) -> anyhow::Result<File> {
+pub(crate) fn private_file(path: &Path) -> anyhow::Result<File> {
     let f = OpenOptions::new()
         .write(true)
         .create(true)

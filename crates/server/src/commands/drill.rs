@@ -106,16 +106,7 @@ pub struct DrillReport {
 
 fn loopback_target(target: &str) -> anyhow::Result<String> {
     let url = reqwest::Url::parse(target).context("--target: not a URL")?;
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !super::is_loopback_host(url.host_str().unwrap_or_default()) {
         bail!(
             "--target: the drill only runs against a loopback address (127.0.0.1, [::1], localhost)"
         );

@@ -108,7 +108,9 @@ async fn scope_command(config: &Config, args: &IncidentScopeArgs) -> anyhow::Res
         .map_err(incident_error)
         .context("the export could not be ledgered: nothing was written")?;
         let json = serde_json::to_string_pretty(&result)?;
-        write_private(path, json.as_bytes())?;
+        let mut file = super::cards::private_file(path)?;
+        std::io::Write::write_all(&mut file, json.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         tracing::info!(people = n, "incident scope exported (ledgered)");
         written_to = Some(path.display().to_string());
     }
@@ -166,22 +168,6 @@ async fn scope_command(config: &Config, args: &IncidentScopeArgs) -> anyhow::Res
         ),
     }
     Ok(())
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 async fn draft_command(config: &Config, args: &IncidentDraftArgs) -> anyhow::Result<()> {

@@ -20,6 +20,16 @@ pub mod serve;
 pub mod switch;
 
 use crate::cli::{CardCommand, CardsCommand, Command, GenCommand, ImportCommand};
+
+/// Whether a URL host (`localhost`, an IP address, `[::1]`) names this machine: the commands
+/// that reach a running server (`card verify --url`, `drill --target`) accept nothing else.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 use crate::config::Config;
 
 /// Runs `command` with a loaded configuration.
