@@ -74,6 +74,9 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// The guard's thresholds, contact and webhook (`[guard]`; defaults in docs/operating.md).
     pub guard: app::guard::GuardConfig,
+    /// The operator console's payment desk (`[payments]`): the debtor account and directory
+    /// of the runs made from the console, the IBAN changes' cooling-off.
+    pub payments: PaymentsConfig,
     /// Its private key (PEM). Default `<data_dir>/ca/server-key.pem`.
     pub tls_key: Option<PathBuf>,
     /// The CA that client certificates must chain to. Default `<data_dir>/ca/ca.pem`.
@@ -90,6 +93,38 @@ pub struct Config {
     /// The access ledger's checkpoint origin line (and signing key name): no space, no `+`.
     /// Default `rempart.localhost/ledger`.
     pub ledger_origin: String,
+}
+
+/// The demo's settlement account: a well-formed example IBAN, for demonstration only.
+pub const DEMO_DEBTOR_IBAN: &str = "FR7630001007941234567890185";
+
+/// `[payments]`: what the operator console needs to run payments. Without the three debtor
+/// keys the console lists runs but does not make them (`rempart payments run` does).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentsConfig {
+    /// Name of the debited account holder (the platform's settlement account).
+    pub debtor_name: Option<String>,
+    /// IBAN of the debited account (never echoed).
+    pub debtor_iban: Option<SecretString>,
+    /// BIC of the debited account's bank.
+    pub debtor_bic: Option<String>,
+    /// Where the console's runs write their files. Default `<data_dir>/payments`.
+    pub out_dir: Option<PathBuf>,
+    /// Hours from an IBAN change's confirmation to its effect. Default 72.
+    pub iban_cooling_off_hours: u32,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            debtor_name: None,
+            debtor_iban: None,
+            debtor_bic: None,
+            out_dir: None,
+            iban_cooling_off_hours: 72,
+        }
+    }
 }
 
 /// Which `KeyProvider` holds the key-encryption keys.
@@ -129,6 +164,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             guard: app::guard::GuardConfig::default(),
+            payments: PaymentsConfig::default(),
             tls_client_ca: None,
             trusted_proxies: Vec::new(),
             auth_rate_per_minute: 30,
@@ -205,6 +241,13 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.validate_access()?;
+        self.debtor()?;
+        if !(1..=24 * 30).contains(&self.payments.iban_cooling_off_hours) {
+            return Err(ConfigError::new(
+                "payments.iban_cooling_off_hours",
+                "must be between 1 and 720",
+            ));
+        }
         self.guard
             .validate()
             .map_err(|problem| match problem.split_once(": ") {
@@ -288,6 +331,52 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The console's debtor account: `None` when `[payments]` names none; an error when it
+    /// names only some of the three keys, or a bad IBAN or BIC (the value is never echoed).
+    pub fn debtor(&self) -> Result<Option<domain::payments::Debtor>, ConfigError> {
+        let p = &self.payments;
+        match (&p.debtor_name, &p.debtor_iban, &p.debtor_bic) {
+            (None, None, None) => Ok(None),
+            (Some(name), Some(iban), Some(bic)) => {
+                domain::payments::Debtor::parse(name, iban.expose_secret(), bic)
+                    .map(Some)
+                    .map_err(|e| ConfigError::new("payments", e.to_string()))
+            }
+            _ => Err(ConfigError::new(
+                "payments",
+                "debtor_name, debtor_iban and debtor_bic go together",
+            )),
+        }
+    }
+
+    /// The operator console's payment desk. `rempart demo` without a `[payments]` debtor
+    /// pays from a fictitious settlement account ([`DEMO_DEBTOR_IBAN`]).
+    pub fn payment_desk(&self) -> Result<web::PaymentDesk, ConfigError> {
+        let debtor = match self.debtor()? {
+            None if self.demo => Some(
+                domain::payments::Debtor::parse(
+                    "REMPART DEMO SETTLEMENT",
+                    DEMO_DEBTOR_IBAN,
+                    "BDFEFRPPCCT",
+                )
+                .map_err(|e| ConfigError::new("payments", e.to_string()))?,
+            ),
+            other => other,
+        };
+        Ok(web::PaymentDesk {
+            out_dir: debtor.as_ref().map(|_| {
+                self.payments
+                    .out_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("payments"))
+            }),
+            debtor,
+            iban_cooling_off: time::Duration::hours(i64::from(
+                self.payments.iban_cooling_off_hours,
+            )),
+        })
     }
 
     /// Where the embedded SQLite database lives.
@@ -518,6 +607,53 @@ mod tests {
         assert_eq!(c.max_body_bytes, 1024 * 1024);
         assert_eq!(c.request_timeout_secs, 30);
         assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn the_payment_desk_needs_the_whole_debtor_and_never_echoes_its_iban() {
+        let none = load("", &Overrides::default()).unwrap();
+        let desk = none.payment_desk().unwrap();
+        assert!(desk.debtor.is_none() && desk.out_dir.is_none());
+        assert_eq!(desk.iban_cooling_off, time::Duration::hours(72));
+
+        let full = load(
+            "data_dir = \"/srv/r\"\n[payments]\ndebtor_name = \"REMPART\"\ndebtor_iban = \"FR7630001007941234567890185\"\ndebtor_bic = \"BDFEFRPPCCT\"\niban_cooling_off_hours = 24\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        let desk = full.payment_desk().unwrap();
+        assert!(desk.debtor.is_some());
+        assert_eq!(desk.out_dir, Some(PathBuf::from("/srv/r/payments")));
+        assert_eq!(desk.iban_cooling_off, time::Duration::hours(24));
+
+        let partial = load(
+            "[payments]\ndebtor_name = \"REMPART\"\n",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(partial.key, "payments");
+        assert!(partial.problem.contains("go together"), "{partial}");
+
+        let typo = "FR7630001007941234567890186";
+        let bad = load(
+            &format!("[payments]\ndebtor_name = \"R\"\ndebtor_iban = \"{typo}\"\ndebtor_bic = \"BDFEFRPPCCT\"\n"),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(bad.problem.starts_with("debtor_iban:"), "{bad}");
+        assert!(!bad.to_string().contains(typo), "the IBAN is never echoed");
+
+        let zero = load(
+            "[payments]\niban_cooling_off_hours = 0\n",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(zero.key, "payments.iban_cooling_off_hours");
+
+        // The demo pays from its fictitious settlement account.
+        let mut demo = none.clone();
+        demo.demo = true;
+        assert!(demo.payment_desk().unwrap().debtor.is_some());
     }
 
     #[test]

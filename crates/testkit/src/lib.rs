@@ -39,12 +39,17 @@ pub const SEED: u64 = 42;
 /// The key of the keyed hashes of invitation tokens and session ids in every test app.
 pub const TEST_TOKEN_KEY: [u8; 32] = [0x24; 32];
 
+/// The IBAN of the test apps' practices (a well-formed example, no real account).
+pub const TEST_PRACTICE_IBAN: &str = "FR7630006000011234567890189";
+
 /// How to start the app; `Default` is the production router with default HTTP settings.
 #[derive(Debug, Clone, Default)]
 pub struct TestOptions {
     pub web: web::WebConfig,
     /// Add the routes that exercise error paths (`web::testing`), behind the same layers.
     pub test_routes: bool,
+    /// The operator console's payment desk (none by default: the console lists runs only).
+    pub payments: Option<web::PaymentDesk>,
 }
 
 /// A running app. Stop it (and drop its database) with [`TestApp::cleanup`].
@@ -138,8 +143,11 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     .expect("access");
 
     // The same wiring as `rempart serve`.
-    let state = web::AppState::new(ports.clone(), options.web.clone(), web::Metrics::new())
+    let mut state = web::AppState::new(ports.clone(), options.web.clone(), web::Metrics::new())
         .with_access(access.clone());
+    if let Some(desk) = options.payments.clone() {
+        state = state.with_payments(desk);
+    }
     let router = if options.test_routes {
         web::testing::router(state)
     } else {

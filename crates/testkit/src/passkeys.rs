@@ -134,6 +134,20 @@ fn read_cookie(response: &reqwest::Response) -> (String, String, String) {
 
 impl TestApp {
     /// A new organisation of `kind` (an insurer or a practice with its records).
+    /// A practice's IBAN sealed as `rempart` seals it (for practice `id`).
+    pub fn sealed_practice_iban(&self, id: Uuid) -> Vec<u8> {
+        use crypto::Sealer;
+        self.ports
+            .vault
+            .sealer(crypto::envelope::PLATFORM_SCOPE)
+            .expect("the platform's data key")
+            .seal(
+                &crypto::FieldRef::new("practices", "iban", id),
+                crate::TEST_PRACTICE_IBAN.as_bytes(),
+            )
+            .expect("seal an IBAN")
+    }
+
     pub async fn given_organisation(&self, kind: OrganisationKind) -> Uuid {
         let n = SERIAL.fetch_add(1, Ordering::SeqCst);
         let now = self.clock_now();
@@ -171,7 +185,7 @@ impl TestApp {
                     am_number: AmNumber::parse(&format!("99{n:07}")).unwrap(),
                     finess: None,
                     siret: None,
-                    iban_sealed: vec![0],
+                    iban_sealed: self.sealed_practice_iban(id),
                     created_at: now,
                 })
                 .await

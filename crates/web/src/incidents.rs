@@ -216,10 +216,7 @@ async fn export_scope(
             "Only an operator administrator may export an incident scope.",
         ));
     }
-    let window = state
-        .access
-        .as_ref()
-        .map_or(time::Duration::minutes(5), |a| a.config().step_up_window);
+    let window = crate::auth::step_up_window(&state);
     crate::auth::require_step_up(&visitor.actor, state.ports.clock.now(), window)?;
     let scope = match compute(&state, &form).await? {
         Ok(s) => s,

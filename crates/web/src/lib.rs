@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod payments;
 pub mod portal;
 pub mod tls;
 
@@ -96,6 +97,30 @@ pub struct AppState {
     /// Containment: kill switches, suspensions, rate limits and signals (`app::guard`),
     /// consulted on every request that can disclose personal data.
     pub guard: app::guard::Guard,
+    /// The operator console's payment desk (`[payments]` of the configuration).
+    pub payments: Arc<PaymentDesk>,
+}
+
+/// What the operator console needs to run payments and confirm IBAN changes.
+#[derive(Debug, Clone)]
+pub struct PaymentDesk {
+    /// The platform's settlement account; `None`: runs are made with `rempart payments run`
+    /// only (the console lists them).
+    pub debtor: Option<domain::payments::Debtor>,
+    /// Where the console's runs write their files (`<dir>/<run id>/…`).
+    pub out_dir: Option<std::path::PathBuf>,
+    /// How long after its confirmation an IBAN change takes effect.
+    pub iban_cooling_off: time::Duration,
+}
+
+impl Default for PaymentDesk {
+    fn default() -> Self {
+        Self {
+            debtor: None,
+            out_dir: None,
+            iban_cooling_off: app::payments::iban::DEFAULT_COOLING_OFF,
+        }
+    }
 }
 
 impl AppState {
@@ -114,7 +139,14 @@ impl AppState {
             ca: None,
             ledger,
             guard,
+            payments: Arc::new(PaymentDesk::default()),
         }
+    }
+
+    /// The console's payment desk (debtor account, output directory, IBAN cooling-off).
+    pub fn with_payments(mut self, desk: PaymentDesk) -> Self {
+        self.payments = Arc::new(desk);
+        self
     }
 
     /// The guard with these thresholds (the server's `[guard]` section).
@@ -160,6 +192,7 @@ fn routes() -> Router<AppState> {
         .merge(guard::router())
         .merge(ledger::router())
         .merge(incidents::router())
+        .merge(payments::router())
         .merge(api::router())
 }
 

@@ -7,6 +7,9 @@
 //! need the session cookie, and send a visitor without one to `/login`. HTML forms that change
 //! state carry the session's synchronizer token (hidden field `csrf`) and pass the Origin check.
 
+pub mod claims;
+pub mod insurer;
+pub mod payments;
 pub mod rights;
 
 use crate::AppState;
@@ -41,6 +44,9 @@ pub fn router() -> axum::Router<AppState> {
         .route("/me/passkeys/{id}/revoke", post(revoke_passkey))
         .route("/logout", post(logout))
         .merge(rights::router())
+        .merge(claims::router())
+        .merge(payments::router())
+        .merge(insurer::router())
         .route("/static/webauthn.js", get(webauthn_js))
         .route("/static/rempart.css", get(rempart_css))
 }
@@ -211,6 +217,31 @@ struct MePage {
     organisation: String,
     organisation_kind: String,
     passkeys: Vec<PasskeyView>,
+    work: Vec<(&'static str, &'static str)>,
+}
+
+/// The pages of a role's daily work (path, title), linked from "my account".
+fn work_of(role: domain::accounts::Role) -> Vec<(&'static str, &'static str)> {
+    use domain::accounts::Role;
+    match role {
+        Role::Professional => vec![
+            ("/rights", "Rights check"),
+            ("/approvals", "Prior approval"),
+            ("/invoices", "Invoices"),
+            ("/payments", "Payments received"),
+        ],
+        Role::InsurerStaff => vec![
+            ("/insurer/contracts", "Contracts"),
+            ("/insurer/billing", "Billing statements"),
+        ],
+        Role::OperatorAdmin | Role::OperatorAnalyst => vec![
+            ("/console", "Console"),
+            ("/console/payments", "Payment runs"),
+            ("/console/iban", "IBAN changes"),
+            ("/insurer/billing", "Insurers' billing statements"),
+        ],
+        Role::Auditor => vec![("/console/ledger", "Access ledger")],
+    }
 }
 
 async fn me_page(
@@ -239,6 +270,7 @@ async fn me_page(
                 last_used_at: p.last_used_at.map(show_time).unwrap_or_default(),
             })
             .collect(),
+        work: work_of(actor.role),
     })
 }
 

@@ -59,3 +59,53 @@ pub fn may_import_beneficiaries(actor: &Actor, insurer_id: Uuid) -> Result<(), A
         Err(AccessError::NotFound)
     }
 }
+
+/// Moving money (a payment run, confirming or requesting any practice's IBAN change):
+/// operator administrators only (and a step-up, checked by the use case); other operators
+/// are `Forbidden`; anyone else does not see the operator's payment desk (`NotFound`).
+pub fn may_move_money(actor: &Actor) -> Result<(), AccessError> {
+    match actor.role {
+        Role::OperatorAdmin => Ok(()),
+        _ if actor.is_operator() => Err(AccessError::Forbidden),
+        _ => Err(AccessError::NotFound),
+    }
+}
+
+/// The payment runs and the IBAN changes awaiting confirmation: operators only.
+pub fn may_see_payment_desk(actor: &Actor) -> Result<(), AccessError> {
+    if actor.is_operator() {
+        Ok(())
+    } else {
+        Err(AccessError::NotFound)
+    }
+}
+
+/// The practice whose payments `actor` sees and whose IBAN it may ask to change: a
+/// professional's (person or machine) own practice; nobody else has one.
+pub fn own_practice(actor: &Actor) -> Result<Uuid, AccessError> {
+    if actor.role == Role::Professional {
+        Ok(actor.organisation_id)
+    } else {
+        Err(AccessError::NotFound)
+    }
+}
+
+/// Asking to change practice `practice_id`'s IBAN: its own professionals, or an operator
+/// administrator (a second one confirms); anyone else is `NotFound`.
+pub fn may_request_iban_change(actor: &Actor, practice_id: Uuid) -> Result<(), AccessError> {
+    match actor.role {
+        Role::OperatorAdmin => Ok(()),
+        Role::Professional if actor.organisation_id == practice_id => Ok(()),
+        _ => Err(AccessError::NotFound),
+    }
+}
+
+/// The insurer whose contracts and bills `actor` sees from its own pages: an insurer's staff
+/// (person or machine); nobody else has one.
+pub fn own_insurer(actor: &Actor) -> Result<Uuid, AccessError> {
+    if actor.role == Role::InsurerStaff {
+        Ok(actor.organisation_id)
+    } else {
+        Err(AccessError::NotFound)
+    }
+}

@@ -234,3 +234,12 @@ pub async fn list(ports: &Ports, insurer_id: Uuid) -> Result<Vec<ContractRecord>
     all.sort_by(|a, b| (a.code.as_str(), a.version).cmp(&(b.code.as_str(), b.version)));
     Ok(all)
 }
+
+/// Every contract version of the caller's own insurer (its staff), by code then version.
+pub async fn list_own(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+) -> Result<Vec<ContractRecord>, crate::accounts::AccessError> {
+    let insurer = crate::accounts::policy::own_insurer(actor)?;
+    Ok(list(ports, insurer).await?)
+}

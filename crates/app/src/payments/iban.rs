@@ -242,3 +242,53 @@ pub async fn current_masked(ports: &Ports, practice_id: Uuid) -> Result<String, 
         .map_err(vault_err)?;
     Ok(mask(&Iban::parse(&clear).map_err(vault_err)?))
 }
+
+/// `actor` asks to change practice `practice_id`'s IBAN: its own professionals, or an
+/// operator administrator, with a passkey check at most `step_up` old (a machine has none:
+/// IBANs are changed by people); then as [`request`].
+pub async fn request_as(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    step_up: Duration,
+    practice_id: Uuid,
+    new_iban: &str,
+) -> Result<IbanChangeView, PaymentsError> {
+    crate::accounts::policy::may_request_iban_change(actor, practice_id)?;
+    crate::accounts::require_step_up(actor, ports.clock.now(), step_up)?;
+    request(ports, practice_id, new_iban, actor.account_id).await
+}
+
+/// `actor` confirms a change: operator administrators only, never the requester, with a
+/// passkey check at most `step_up` old; then as [`confirm`].
+pub async fn confirm_as(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    step_up: Duration,
+    change_id: Uuid,
+    cooling_off: Duration,
+) -> Result<IbanChangeView, PaymentsError> {
+    crate::accounts::policy::may_move_money(actor)?;
+    crate::accounts::require_step_up(actor, ports.clock.now(), step_up)?;
+    confirm(ports, change_id, actor.account_id, cooling_off).await
+}
+
+/// The changes `actor` may see: its own practice's, or for operators every change.
+pub async fn list_for(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+) -> Result<Vec<IbanChangeView>, PaymentsError> {
+    if crate::accounts::policy::may_see_payment_desk(actor).is_ok() {
+        return list_open(ports).await;
+    }
+    let practice = crate::accounts::policy::own_practice(actor)?;
+    list_for_practice(ports, practice).await
+}
+
+/// The caller's own practice's current IBAN, masked.
+pub async fn current_for(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+) -> Result<String, PaymentsError> {
+    let practice = crate::accounts::policy::own_practice(actor)?;
+    current_masked(ports, practice).await
+}

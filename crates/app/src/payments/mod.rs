@@ -47,6 +47,12 @@ pub enum PaymentsError {
     Invalid { field: &'static str, reason: String },
     #[error("not found")]
     NotFound,
+    /// The caller may see this but not do it (an operator who is not an administrator).
+    #[error("forbidden")]
+    Forbidden,
+    /// A sensitive action needs a fresh user-verified passkey assertion.
+    #[error("a fresh passkey check is required")]
+    StepUpRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -289,6 +295,69 @@ pub async fn run(
     }))
 }
 
+impl From<crate::accounts::AccessError> for PaymentsError {
+    fn from(e: crate::accounts::AccessError) -> Self {
+        match e {
+            crate::accounts::AccessError::Forbidden => PaymentsError::Forbidden,
+            crate::accounts::AccessError::StepUpRequired => PaymentsError::StepUpRequired,
+            _ => PaymentsError::NotFound,
+        }
+    }
+}
+
+/// A payment run started by `actor` from the operator console: operator administrators only,
+/// with a passkey check at most `step_up` old; otherwise as [`run`].
+pub async fn run_as(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    step_up: time::Duration,
+    debtor: &Debtor,
+    date: Date,
+    out: &Path,
+) -> Result<Option<RunOutcome>, PaymentsError> {
+    crate::accounts::policy::may_move_money(actor)?;
+    crate::accounts::require_step_up(actor, ports.clock.now(), step_up)?;
+    run(ports, debtor, date, out, Some(actor.account_id)).await
+}
+
+/// The latest payment runs, newest first, for the operator console.
+pub async fn runs_for(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    limit: u32,
+) -> Result<Vec<PaymentRunRecord>, PaymentsError> {
+    crate::accounts::policy::may_see_payment_desk(actor)?;
+    Ok(ports.store.list_payment_runs(limit.clamp(1, 200)).await?)
+}
+
+/// The transfers received by the caller's own practice, newest first.
+pub async fn received(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    limit: u32,
+) -> Result<Vec<TransferRecord>, PaymentsError> {
+    let practice = crate::accounts::policy::own_practice(actor)?;
+    Ok(ports
+        .store
+        .list_practice_transfers(practice, limit.clamp(1, 200))
+        .await?)
+}
+
+/// One transfer (with its remittance statement) of the caller's own practice; another
+/// practice's statement is `NotFound`, as an unknown one.
+pub async fn statement_of(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+    statement_id: &str,
+) -> Result<TransferRecord, PaymentsError> {
+    let practice = crate::accounts::policy::own_practice(actor)?;
+    ports
+        .store
+        .find_practice_transfer(practice, statement_id)
+        .await?
+        .ok_or(PaymentsError::NotFound)
+}
+
 /// Writes the files of an existing run again (for a lost directory): the same bytes.
 pub async fn rewrite(
     ports: &Ports,
@@ -326,6 +395,21 @@ pub async fn bill_for(
         return Err(PaymentsError::NotFound);
     }
     bill(ports, insurer.id, from, to).await
+}
+
+/// The insurers whose bills `actor` may see: its own insurer for insurer staff, every insurer
+/// for operators, none for anyone else.
+pub async fn billable_insurers(
+    ports: &Ports,
+    actor: &crate::accounts::Actor,
+) -> Result<Vec<crate::store::InsurerRecord>, PaymentsError> {
+    if actor.is_operator() {
+        return Ok(ports.store.list_insurers().await?);
+    }
+    match crate::accounts::policy::own_insurer(actor) {
+        Ok(id) => Ok(vec![ports.store.get_insurer(id).await?]),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// The bill of insurer `insurer_id` for the runs executed from `from` to `to` (inclusive).

@@ -91,7 +91,8 @@ pub async fn serve_with(
     };
     let mut state = web::AppState::new(ports.clone(), config.web(), web::Metrics::new())
         .with_access(access.clone())
-        .with_guard(config.guard.clone());
+        .with_guard(config.guard.clone())
+        .with_payments(config.payment_desk()?);
     // The access ledger with the configured origin; a checkpoint every minute (when the tree
     // grew) until shutdown, and a last one then.
     state.ledger = app::ledger::Ledger::new(ports, config.ledger());

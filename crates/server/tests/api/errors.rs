@@ -11,6 +11,7 @@ async fn app() -> TestApp {
             request_timeout: Duration::from_millis(300),
             ..Default::default()
         },
+        ..TestOptions::default()
     };
     spawn_app_with(Backend::Sqlite, options).await.unwrap()
 }

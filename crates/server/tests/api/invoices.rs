@@ -25,10 +25,16 @@ fn today(app: &TestApp) -> String {
     date(app.clock.now().date())
 }
 
+/// The IBAN of the practices made by [`practice`].
+pub(crate) const PRACTICE_IBAN: &str = testkit::TEST_PRACTICE_IBAN;
+
+/// A practice of `profession` (AM number `97` + `n`, paid to [`PRACTICE_IBAN`]) and one of
+/// its professionals, signed in.
 pub(crate) async fn practice(app: &TestApp, profession: Profession, n: u32) -> SignedIn {
     use app::Clock;
     let id = app.ports.new_id();
     let now = app.clock.now();
+    let iban_sealed = app.sealed_practice_iban(id);
     let name = format!("Cabinet {} {n}", profession.code());
     app.ports
         .store
@@ -49,7 +55,7 @@ pub(crate) async fn practice(app: &TestApp, profession: Profession, n: u32) -> S
             am_number: AmNumber::parse(&format!("97{n:07}")).unwrap(),
             finess: None,
             siret: None,
-            iban_sealed: vec![0],
+            iban_sealed,
             created_at: now,
         })
         .await

@@ -20,6 +20,7 @@ mod incidents;
 mod invoices;
 mod keys;
 mod ledger;
+mod money_pages;
 mod mtls;
 mod pages;
 mod payments;

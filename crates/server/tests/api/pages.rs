@@ -294,3 +294,51 @@ async fn console_lists_and_invites_after_a_step_up() {
     assert!(!page.contains(r#"action="/console/invitations""#));
     app.cleanup().await;
 }
+
+/// The money path's pages (issue 6): without a session they send to /login; for their role
+/// they are HTML with the security headers and nothing inline, and "my account" links them.
+#[tokio::test]
+async fn money_pages_are_html_for_their_roles_and_linked_from_my_account() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let practice = app.given_organisation(OrganisationKind::Practice).await;
+    let insurer = app.given_organisation(OrganisationKind::Insurer).await;
+    let operator = app.given_organisation(OrganisationKind::Operator).await;
+    let pro = app.enrol(Role::Professional, practice).await;
+    let staff = app.enrol(Role::InsurerStaff, insurer).await;
+    let admin = app.enrol(Role::OperatorAdmin, operator).await;
+    let pages: [(&testkit::SignedIn, &[&str]); 3] = [
+        (&pro, &["/approvals", "/invoices", "/payments"]),
+        (&staff, &["/insurer/contracts", "/insurer/billing"]),
+        (
+            &admin,
+            &["/console/payments", "/console/iban", "/insurer/billing"],
+        ),
+    ];
+    for (who, paths) in pages {
+        let me = html("/me", app.get_as(who, "/me").await).await;
+        for path in paths {
+            assert_to_login(path, &app.get(path).await);
+            let body = html(path, app.get_as(who, path).await).await;
+            assert!(
+                body.contains(r#"name="csrf""#),
+                "{path}: the sign-out form at least"
+            );
+            assert!(
+                me.contains(&format!(r#"href="{path}""#)),
+                "/me links {path}"
+            );
+        }
+    }
+    // Forms of the money pages change state: without the session's form token, 403.
+    let r = crate::helpers::post_form(&app, &pro, "/invoices", "engagement=E").await;
+    assert_eq!(r.status(), 403);
+    let r = crate::helpers::post_form(
+        &app,
+        &admin,
+        "/console/payments",
+        "csrf=forged&date=2026-01-01",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    app.cleanup().await;
+}

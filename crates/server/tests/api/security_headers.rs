@@ -61,6 +61,7 @@ async fn every_answer_carries_the_security_headers() {
             request_timeout: Duration::from_millis(300),
             ..Default::default()
         },
+        ..TestOptions::default()
     };
     let app = spawn_app_with(Backend::Sqlite, options).await.unwrap();
     let c = &app.client;

@@ -214,6 +214,15 @@ pub fn require_step_up(
     app::accounts::require_step_up(actor, now, window).map_err(problem)
 }
 
+/// How old a passkey check may be for a sensitive action (the configuration's; 5 minutes
+/// when people's access is not configured).
+pub fn step_up_window(state: &AppState) -> time::Duration {
+    state
+        .access
+        .as_ref()
+        .map_or(time::Duration::minutes(5), |a| a.config().step_up_window)
+}
+
 /// The problem for an access refusal.
 pub fn problem(e: AccessError) -> ApiError {
     match e {
