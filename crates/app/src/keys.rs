@@ -13,7 +13,10 @@
 //! - the ledger pseudonym key (`pseudonym`, platform scope): HMAC-SHA-256 of a beneficiary
 //!   in the access ledger ([`Vault::pseudonym`]);
 //! - the ledger checkpoint-signing Ed25519 seeds (`ledger_signing`, platform scope, one per
-//!   version; the newest signs).
+//!   version; the newest signs);
+//! - the access-token key (`access_token`, platform scope): the keyed hashes of invitation
+//!   tokens and session ids ([`Vault::token_key`]), so every server of a deployment shares it
+//!   through the database, and it is never on disk in the clear.
 //!
 //! Key ids are random non-zero u32s, unique in the deployment (the `data_keys_pkey`
 //! constraint): the sealing key id is the 4-byte key id in every sealed header, so a sealed
@@ -100,6 +103,7 @@ pub struct Vault {
     blind_index: BlindIndex,
     code_hasher: CodeHasher,
     pseudonym_key: DataKey,
+    token_key: DataKey,
     state: RwLock<Arc<State>>,
 }
 
@@ -173,13 +177,14 @@ fn platform_key(keys: &BTreeMap<u32, (Meta, DataKey)>, purpose: KeyPurpose) -> O
 }
 
 /// The secrets the platform needs from the first start.
-const PLATFORM_PURPOSES: [KeyPurpose; 6] = [
+const PLATFORM_PURPOSES: [KeyPurpose; 7] = [
     KeyPurpose::Seal,
     KeyPurpose::BlindIndex,
     KeyPurpose::CardSigning,
     KeyPurpose::CardCode,
     KeyPurpose::Pseudonym,
     KeyPurpose::LedgerSigning,
+    KeyPurpose::AccessToken,
 ];
 
 /// Domain separation of the ledger pseudonym HMAC.
@@ -221,6 +226,9 @@ impl Vault {
         let pseudonym_key = platform_key(&keys, KeyPurpose::Pseudonym)
             .ok_or(VaultError::Missing("ledger pseudonym"))?
             .clone();
+        let token_key = platform_key(&keys, KeyPurpose::AccessToken)
+            .ok_or(VaultError::Missing("access-token"))?
+            .clone();
         if platform_key(&keys, KeyPurpose::LedgerSigning).is_none() {
             return Err(VaultError::Missing("ledger-signing"));
         }
@@ -231,6 +239,7 @@ impl Vault {
             blind_index,
             code_hasher,
             pseudonym_key,
+            token_key,
             state: RwLock::new(Arc::new(state)),
         })
     }
@@ -338,6 +347,11 @@ impl Vault {
     /// The keyed hash of card verification codes.
     pub fn code_hasher(&self) -> &CodeHasher {
         &self.code_hasher
+    }
+
+    /// The key of the keyed hashes of invitation tokens and session ids (`app::accounts`).
+    pub fn token_key(&self) -> crate::accounts::TokenKey {
+        crate::accounts::TokenKey::from_bytes(*self.token_key.expose())
     }
 
     /// The ledger pseudonym of a beneficiary: HMAC-SHA-256 under the platform pseudonym key of

@@ -193,16 +193,19 @@ pub enum KeyPurpose {
     Pseudonym,
     /// A ledger checkpoint-signing Ed25519 seed (platform scope), one per version.
     LedgerSigning,
+    /// The key of the keyed hashes of invitation tokens and session ids (platform scope).
+    AccessToken,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 6] = [
+    pub const ALL: [KeyPurpose; 7] = [
         KeyPurpose::Seal,
         KeyPurpose::BlindIndex,
         KeyPurpose::CardSigning,
         KeyPurpose::CardCode,
         KeyPurpose::Pseudonym,
         KeyPurpose::LedgerSigning,
+        KeyPurpose::AccessToken,
     ];
 
     pub fn code(self) -> &'static str {
@@ -213,6 +216,7 @@ impl KeyPurpose {
             KeyPurpose::CardCode => "card_code",
             KeyPurpose::Pseudonym => "pseudonym",
             KeyPurpose::LedgerSigning => "ledger_signing",
+            KeyPurpose::AccessToken => "access_token",
         }
     }
 

@@ -471,12 +471,6 @@ impl Config {
         access
     }
 
-    /// The key of the keyed hashes of invitation tokens and session ids (32 bytes, 0600),
-    /// created on first use. Every server of one deployment needs the same file.
-    pub fn token_key_path(&self) -> PathBuf {
-        self.data_dir.join("access").join("token.key")
-    }
-
     /// The HTTP layer's settings.
     /// The access ledger's settings.
     pub fn ledger(&self) -> app::ledger::LedgerConfig {

@@ -1166,6 +1166,26 @@ pub async fn data_keys_round_trip_and_conflict_on_id_and_version(store: S) {
         .insert_data_key(&data_key(9, scope, KeyPurpose::BlindIndex, 1))
         .await
         .unwrap();
+    // Every purpose is storable (the schema's CHECK knows them all) and reads back as itself.
+    let platform = new_id();
+    for (i, purpose) in KeyPurpose::ALL.into_iter().enumerate() {
+        store
+            .insert_data_key(&data_key(100 + i as u32, platform, purpose, 1))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", purpose.code()));
+    }
+    let mut purposes: Vec<_> = store
+        .list_data_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.scope == platform)
+        .map(|k| k.purpose)
+        .collect();
+    purposes.sort_by_key(|p| p.code());
+    let mut all = KeyPurpose::ALL.to_vec();
+    all.sort_by_key(|p| p.code());
+    assert_eq!(purposes, all);
 }
 
 pub async fn rewrap_data_key_is_compare_and_set(store: S) {

@@ -36,8 +36,6 @@ pub enum Backend {
 pub const START: OffsetDateTime = datetime!(2026-01-15 09:00:00 UTC);
 /// The seed of every test app's randomness.
 pub const SEED: u64 = 42;
-/// The key of the keyed hashes of invitation tokens and session ids in every test app.
-pub const TEST_TOKEN_KEY: [u8; 32] = [0x24; 32];
 
 /// The IBAN of the test apps' practices (a well-formed example, no real account).
 pub const TEST_PRACTICE_IBAN: &str = "FR7630006000011234567890189";
@@ -138,7 +136,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let access = app::accounts::Access::new(
         ports.clone(),
         app::accounts::AccessConfig::for_origin("localhost", &origin),
-        app::accounts::TokenKey::from_bytes(TEST_TOKEN_KEY),
+        ports.vault.token_key(),
     )
     .expect("access");
 

@@ -4,15 +4,12 @@
 
 use crate::cli::InviteArgs;
 use crate::config::Config;
-use anyhow::{Context, bail};
-use app::accounts::{Access, InviteRequest, NewInvitation, TokenKey};
-use app::{Ports, SecureRandom};
+use anyhow::bail;
+use app::Ports;
+use app::accounts::{Access, InviteRequest, NewInvitation};
 use domain::accounts::{ProfessionalId, Role};
 use domain::ids::{AmNumber, AmcNumber};
 use serde::Serialize;
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
@@ -127,52 +124,12 @@ pub async fn describe(ports: &Ports, new: &NewInvitation) -> anyhow::Result<Invi
 
 /// The access use cases for this configuration (`port`: the listening port, for the default
 /// origin `http://localhost:PORT`).
+/// The token key comes from the vault (a platform data key, wrapped by the KEK), so every
+/// server of a deployment has the same one and it is never on disk in the clear.
 pub fn open_access(config: &Config, ports: Ports, port: u16) -> anyhow::Result<Access> {
-    let key = load_or_create_token_key(&config.token_key_path(), ports.rng.as_ref())?;
+    let key = ports.vault.token_key();
     Access::new(ports, config.access(port), key)
         .map_err(|e| anyhow::anyhow!("config: rp_id/rp_origin: {e}"))
-}
-
-/// Reads the 32-byte token key, creating it (mode 0600, directory 0700) on first use; a key
-/// file that group or others may read is refused.
-fn load_or_create_token_key(path: &Path, rng: &dyn SecureRandom) -> anyhow::Result<TokenKey> {
-    if let Some(parent) = path.parent() {
-        crate::storage::ensure_dir(parent)?;
-    }
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                bail!(
-                    "the token key {} has mode {mode:04o}; it must be readable by its owner only (chmod 600)",
-                    path.display()
-                );
-            }
-            let mut bytes = Vec::with_capacity(33);
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .with_context(|| format!("cannot read the token key {}", path.display()))?;
-            let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                anyhow::anyhow!("the token key {} is not 32 bytes long", path.display())
-            })?;
-            Ok(TokenKey::from_bytes(array))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            rng.fill(&mut key);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create the token key {}", path.display()))?;
-            file.write_all(&key)
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write the token key {}", path.display()))?;
-            Ok(TokenKey::from_bytes(key))
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot read the token key {}", path.display())),
-    }
 }
 
 #[cfg(test)]
@@ -187,19 +144,5 @@ mod tests {
         ));
         assert!(parse_professional("752812345").is_err());
         assert!(parse_professional("nir:1").is_err());
-    }
-
-    #[test]
-    fn the_token_key_is_created_0600_and_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access").join("token.key");
-        let rng = crypto::SeededRandom::new(1);
-        let a = load_or_create_token_key(&path, &rng).unwrap();
-        let b = load_or_create_token_key(&path, &rng).unwrap();
-        assert_eq!(a.hash("x", "t"), b.hash("x", "t"));
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
     }
 }

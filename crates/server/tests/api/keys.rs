@@ -165,6 +165,12 @@ async fn lifecycle(seeded: &Seeded, provider: Arc<dyn KeyProvider>) {
     all_open(ports, &seeded.canaries).await;
     let fresh = ports_on(ports.store.clone(), provider.clone(), 2).await;
     all_open(&fresh, &seeded.canaries).await;
+    // The access-token key is a platform data key: another server process (a fresh vault on
+    // the same database) hashes sessions and invitations the same, across a KEK rotation.
+    assert_eq!(
+        fresh.vault.token_key().hash("session", "a session id"),
+        ports.vault.token_key().hash("session", "a session id")
+    );
 
     let before: Vec<u32> = store
         .sealed_key_counts()
