@@ -15,6 +15,7 @@ pub mod guard;
 pub mod health;
 pub mod idempotency;
 pub mod incidents;
+pub mod insurer;
 pub mod ledger;
 pub mod metrics;
 pub mod middleware;
@@ -193,6 +194,7 @@ fn routes() -> Router<AppState> {
         .merge(ledger::router())
         .merge(incidents::router())
         .merge(payments::router())
+        .merge(insurer::router())
         .merge(api::router())
 }
 

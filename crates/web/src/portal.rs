@@ -8,7 +8,6 @@
 //! state carry the session's synchronizer token (hidden field `csrf`) and pass the Origin check.
 
 pub mod claims;
-pub mod insurer;
 pub mod payments;
 pub mod rights;
 
@@ -46,7 +45,6 @@ pub fn router() -> axum::Router<AppState> {
         .merge(rights::router())
         .merge(claims::router())
         .merge(payments::router())
-        .merge(insurer::router())
         .route("/static/webauthn.js", get(webauthn_js))
         .route("/static/rempart.css", get(rempart_css))
 }

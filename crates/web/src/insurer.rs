@@ -1,4 +1,5 @@
-//! Pages for insurers' staff:
+//! The insurers' console (DESIGN.md: `console` serves operators and insurers), for
+//! insurers' staff:
 //! - `/insurer/contracts`: the insurer's contract versions (code, version, label, responsible,
 //!   effective dates, loaded when) and a form loading a version from its TOML text (the same
 //!   use case as `rempart contracts load` and the API; the same version again changes nothing);
