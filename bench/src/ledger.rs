@@ -8,13 +8,9 @@
 //! Disclosures come from 1,000 accounts of 500 organisations about 1,000,000 beneficiaries of
 //! 2 insurers; account `00000000-0000-0000-0000-0000000003e8` is the one a scope can name.
 
-use anyhow::Context;
 use app::ledger::{DataCategory, Disclosure, Ledger, LedgerConfig, Purpose};
-use app::{Ports, SecureRandom, Store};
 use clap::Parser;
-use crypto::{FileKeyProvider, OsRandom};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -60,34 +56,8 @@ fn disclosure(i: u64) -> Disclosure {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir)?;
-    let store = store_sqlite::SqliteStore::open(&args.data_dir.join("rempart.sqlite3"))
-        .await
-        .context("cannot open the SQLite store")?;
-    store.migrate().await?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let rng: Arc<dyn SecureRandom> = Arc::new(OsRandom);
-    let keys = args.data_dir.join("keys");
-    let provider = if keys.exists() {
-        FileKeyProvider::open(&keys, rng.clone())?
-    } else {
-        FileKeyProvider::init(&keys, rng.clone())?
-    };
-    let clock = Arc::new(app::SystemClock);
-    let vault = app::keys::Vault::load(
-        store.as_ref(),
-        Arc::new(provider),
-        rng.clone(),
-        clock.as_ref(),
-    )
-    .await
-    .context("cannot load the vault")?;
-    let ports = Ports {
-        store: store.clone(),
-        clock,
-        rng,
-        vault: Arc::new(vault),
-    };
+    let ports = bench::open_data_dir(&args.data_dir).await?;
+    let store = ports.store.clone();
     let start_size = store.ledger_size().await?;
     let ledger = Ledger::new(ports, LedgerConfig::default());
     let started = Instant::now();

@@ -7,7 +7,8 @@
 //! With `--body-file` it POSTs JSON instead: one body per line of the file, taken in turn by
 //! the workers (the rights-check benchmark sends one real card per request). `--client-cert`
 //! and `--ca` make it a machine on the mutual-TLS listener; `--expect` names the status that
-//! counts as a success (200 by default: any 2xx).
+//! counts as a success (200 by default: any 2xx); `--idempotency-prefix` sends a new
+//! `Idempotency-Key` with each request (the invoice benchmark).
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -50,6 +51,9 @@ struct Args {
     /// The status that counts as a success (otherwise any 2xx).
     #[arg(long)]
     expect: Option<u16>,
+    /// Send `Idempotency-Key: <PREFIX>-<n>`, a new key per request (the invoice API needs one).
+    #[arg(long, value_name = "PREFIX")]
+    idempotency_prefix: Option<String>,
 }
 
 /// What the workers send.
@@ -58,6 +62,7 @@ struct Plan {
     bodies: Option<Vec<String>>,
     next: std::sync::atomic::AtomicUsize,
     expect: Option<u16>,
+    idempotency_prefix: Option<String>,
 }
 
 struct WorkerResult {
@@ -97,12 +102,14 @@ async fn worker(
         let res = match &plan.bodies {
             Some(bodies) => {
                 let i = plan.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                client
+                let mut request = client
                     .post(&plan.url)
                     .header("content-type", "application/json")
-                    .body(bodies[i % bodies.len()].clone())
-                    .send()
-                    .await
+                    .body(bodies[i % bodies.len()].clone());
+                if let Some(prefix) = &plan.idempotency_prefix {
+                    request = request.header("idempotency-key", format!("{prefix}-{i}"));
+                }
+                request.send().await
             }
             None => client.get(&plan.url).send().await,
         };
@@ -168,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
         bodies,
         next: std::sync::atomic::AtomicUsize::new(0),
         expect: args.expect,
+        idempotency_prefix: args.idempotency_prefix.clone(),
     });
     let start = Instant::now();
     let start_measure = start + Duration::from_secs(args.warmup);
