@@ -386,20 +386,11 @@ fn bundle(issued: &app::machines::Issued) -> Response {
         key = s.key_pem,
         ca = s.ca_pem,
     );
-    let disposition = format!(
-        "attachment; filename=\"rempart-client-{}.pem\"",
-        issued.record.id
-    );
-    let mut response = text.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/x-pem-file"),
-    );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
-        headers.insert(axum::http::header::CONTENT_DISPOSITION, v);
-    }
-    response
+    crate::portal::attachment(
+        text,
+        "application/x-pem-file",
+        &format!("rempart-client-{}.pem", issued.record.id),
+    )
 }
 
 /// Revokes a client certificate (operator administrators, after a step-up).

@@ -19,7 +19,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -293,15 +293,9 @@ async fn billing_csv(
         .await
         .map_err(problem)?;
     let bytes = app::payments::bill_bytes(&bill, false).map_err(problem)?;
-    let mut response = bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"billing-statement.csv\""),
-    );
-    Ok(response)
+    Ok(crate::portal::attachment(
+        bytes,
+        "text/csv; charset=utf-8",
+        "billing-statement.csv",
+    ))
 }

@@ -161,15 +161,7 @@ async fn run_payments(
             "Nothing to pay on or before {}.",
             crate::api::rights::date_text(date)
         ),
-        Ok(Some(o)) => format!(
-            "Payment run {}{}: {} transfers, {} lines, {} EUR; files in {}.",
-            o.run.id,
-            if o.resumed { " (resumed)" } else { "" },
-            o.transfers.len(),
-            o.line_count,
-            o.total,
-            o.dir.display()
-        ),
+        Ok(Some(o)) => o.summary(),
         Err(e) => refusal_text(e)?,
     };
     render_runs(&state, visitor, Some(notice)).await

@@ -68,6 +68,23 @@ async fn rempart_css() -> Response {
     asset("text/css; charset=utf-8", REMPART_CSS)
 }
 
+/// A file to download: `body` as `content_type`, saved as `filename` (no-store: the pages'
+/// downloads are someone's data).
+pub(crate) fn attachment(
+    body: impl Into<axum::body::Body>,
+    content_type: &'static str,
+    filename: &str,
+) -> Response {
+    let mut response = Response::new(body.into());
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// A date for people (UTC, to the minute).
 pub(crate) fn show_time(at: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

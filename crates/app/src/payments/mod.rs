@@ -76,6 +76,21 @@ pub struct RunOutcome {
     pub line_count: usize,
 }
 
+impl RunOutcome {
+    /// One line for people: ids, counts, the total and where the files are (no IBAN).
+    pub fn summary(&self) -> String {
+        format!(
+            "payment run {}{}: {} transfers, {} lines, {} EUR in {}",
+            self.run.id,
+            if self.resumed { " (resumed)" } else { "" },
+            self.transfers.len(),
+            self.line_count,
+            self.total,
+            self.dir.display()
+        )
+    }
+}
+
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PaymentsError + '_ {
     move |e| PaymentsError::Io {
         path: path.display().to_string(),

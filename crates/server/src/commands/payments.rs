@@ -54,15 +54,7 @@ async fn run_once(config: &Config, args: &PaymentsRunArgs) -> anyhow::Result<()>
     } else {
         match &outcome {
             None => println!("nothing to pay on or before {date}"),
-            Some(o) => println!(
-                "payment run {}{}: {} transfers, {} lines, {} EUR in {}",
-                o.run.id,
-                if o.resumed { " (resumed)" } else { "" },
-                o.transfers.len(),
-                o.line_count,
-                o.total,
-                o.dir.display()
-            ),
+            Some(o) => println!("{}", o.summary()),
         }
     }
     Ok(())

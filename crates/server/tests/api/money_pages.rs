@@ -192,7 +192,7 @@ async fn a_professional_approves_invoices_and_is_paid_through_the_pages(backend:
         "{notice}"
     );
     let run_id = notice
-        .strip_prefix("Payment run ")
+        .strip_prefix("payment run ")
         .unwrap()
         .split(':')
         .next()

@@ -14,7 +14,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::money::Money;
@@ -170,19 +170,11 @@ async fn statement(
     let transfer = app::payments::statement_of(&state.ports, &visitor.actor, &id)
         .await
         .map_err(problem)?;
-    let mut response = transfer.statement_csv.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"statement-{}.csv\"",
-        transfer.statement_id
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(crate::portal::attachment(
+        transfer.statement_csv,
+        "text/csv; charset=utf-8",
+        &format!("statement-{}.csv", transfer.statement_id),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
