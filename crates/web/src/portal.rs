@@ -116,15 +116,27 @@ pub(crate) async fn visitor(
     }
 }
 
-/// The visitor of a data page, or a redirection to `/login`.
+/// The visitor of a data page, or a redirection to `/login`. A suspended account (or
+/// organisation) gets the guard's 403 saying whom to contact, as on the API.
 pub(crate) async fn require_visitor(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Result<Visitor, Response>, ApiError> {
     Ok(match visitor(state, headers).await? {
-        Some(v) => Ok(v),
+        Some(v) => {
+            not_suspended(state, &v).await?;
+            Ok(v)
+        }
         None => Err(Redirect::to("/login").into_response()),
     })
+}
+
+async fn not_suspended(state: &AppState, visitor: &Visitor) -> Result<(), ApiError> {
+    state
+        .guard
+        .check_suspended(&visitor.actor)
+        .await
+        .map_err(|r| crate::guard::problem(&r))
 }
 
 /// The origin check for HTML forms. Our pages send `Referrer-Policy: no-referrer`, so a
@@ -140,8 +152,20 @@ fn check_form_origin(headers: &HeaderMap, rp_origin: &str) -> Result<(), ApiErro
     check_same_origin(&Method::POST, headers, rp_origin)
 }
 
-/// A state-changing form: the Origin check, a session, and the form's synchronizer token.
+/// A state-changing form: the Origin check, a session, the form's synchronizer token, and
+/// an account that is not suspended.
 pub(crate) async fn form_visitor(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Visitor, ApiError> {
+    let visitor = signed_in_form(state, headers, csrf).await?;
+    not_suspended(state, &visitor).await?;
+    Ok(visitor)
+}
+
+/// The same checks but the suspension: signing out is always allowed.
+async fn signed_in_form(
     state: &AppState,
     headers: &HeaderMap,
     csrf: &str,
@@ -336,7 +360,7 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ApiError> {
-    let visitor = form_visitor(&state, &headers, &form.csrf).await?;
+    let visitor = signed_in_form(&state, &headers, &form.csrf).await?;
     let access = access(&state)?;
     access.logout(&visitor.actor).await.map_err(problem)?;
     let mut response = Redirect::to("/").into_response();

@@ -68,8 +68,21 @@ async fn a_suspended_account_gets_a_403_naming_whom_to_contact(backend: Backend)
         "{detail}"
     );
     assert!(detail.contains("quote the request id"), "{detail}");
+    // The pages refuse it the same (the data pages and their forms), but it can sign out.
+    let page = app.get_as(&pro, "/invoices").await;
+    assert_eq!(page.status(), 403);
+    assert!(page.text().await.unwrap().contains("account-suspended"));
+    let mine = app.get_as(&colleague, "/me").await.text().await.unwrap();
+    let csrf = crate::helpers::csrf_of(&mine);
+    let r = crate::helpers::post_form(&app, &pro, "/invoices", &format!("csrf={csrf}")).await;
+    assert_eq!(
+        r.status(),
+        403,
+        "another session's token, or the suspension: refused"
+    );
     // Only that account.
     assert_eq!(app.get_as(&colleague, "/api/v1/me").await.status(), 200);
+    assert_eq!(app.get_as(&colleague, "/invoices").await.status(), 200);
     app.cleanup().await;
 }
 

@@ -3,7 +3,7 @@
 //! without a kind is ignored), and the answer per line with its AMC amount and every step.
 //! The same use cases as the API (`app::approvals`, `app::invoices`), ledgered the same way;
 //! an approval is looked up by its number (`/approvals?number=…`) and can be cancelled.
-//! A suspended account gets the guard's message and nothing else.
+//! A suspended account gets the guard's 403 (`portal::require_visitor`, `form_visitor`).
 
 use crate::AppState;
 use crate::api::invoices::claim_problem;
@@ -203,16 +203,6 @@ fn sends_claims(visitor: &Visitor) -> bool {
     visitor.actor.role == Role::Professional
 }
 
-/// The guard's refusal of a suspended visitor, as the page's message.
-async fn suspension(state: &AppState, visitor: &Visitor) -> Option<String> {
-    state
-        .guard
-        .check_suspended(&visitor.actor)
-        .await
-        .err()
-        .map(|r| crate::guard::problem(&r).detail_text())
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "approvals.html")]
 struct ApprovalsPage {
@@ -277,12 +267,7 @@ async fn request_approval(
     let fields = Fields(fields);
     let visitor = form_visitor(&state, &headers, fields.get("csrf")).await?;
     let actor = visitor.actor.clone();
-    let suspended = suspension(&state, &visitor).await;
     let mut page = ApprovalsPage::new(visitor, &fields);
-    if let Some(message) = suspended {
-        page.error = Some(message);
-        return Ok(page.into_response());
-    }
     let validity_months = match fields.get("validity_months") {
         "" => None,
         m => match m.parse::<u8>() {
@@ -450,9 +435,6 @@ async fn submit_invoice(
 ) -> Result<Response, ApiError> {
     let fields = Fields(fields);
     let visitor = form_visitor(&state, &headers, fields.get("csrf")).await?;
-    if let Some(message) = suspension(&state, &visitor).await {
-        return invoices_view(&state, visitor, &fields, Err(message)).await;
-    }
     let request = match invoice_of(&fields) {
         Ok(r) => r,
         Err(message) => return invoices_view(&state, visitor, &fields, Err(message)).await,
