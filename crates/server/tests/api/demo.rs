@@ -129,3 +129,47 @@ async fn seeds_once_and_leaves_no_identifying_field_in_clear() {
         );
     }
 }
+
+/// `rempart demo` serves the money path's consoles ready to try: its administrator may run
+/// payments from the console (the demo's fictitious settlement account), and its insurers'
+/// staff see their contracts.
+#[tokio::test]
+async fn the_demo_consoles_are_ready_for_the_money_path() {
+    use crate::helpers::{enrol_on_demo, start_demo};
+    use serde_json::Value;
+    let demo = start_demo();
+    let port = demo.address.rsplit(':').next().unwrap().to_string();
+    let origin = format!("http://localhost:{port}");
+    let data = demo.dir.path().join("data");
+    let made: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
+            .unwrap();
+    let invitation = |role: &str| {
+        made.iter()
+            .find(|i| i["role"] == role)
+            .unwrap_or_else(|| panic!("a demo {role}"))["invitation"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let page = |cookie: String, path: &'static str| {
+        let url = format!("http://{}{path}", demo.address);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let admin = enrol_on_demo(&demo, &origin, &invitation("operator_admin")).await;
+    let runs = page(admin, "/console/payments").await;
+    assert!(runs.contains(r#"id="run-payments""#), "{runs}");
+    assert!(!runs.contains("payments-not-configured"));
+    let staff = enrol_on_demo(&demo, &origin, &invitation("insurer_staff")).await;
+    let contracts = page(staff, "/insurer/contracts").await;
+    assert!(contracts.contains("<td>ESSENTIEL</td>") && contracts.contains("<td>CONFORT</td>"));
+}
