@@ -122,6 +122,15 @@ async fn a_professional_approves_invoices_and_is_paid_through_the_pages(backend:
     assert!(refused.contains(r#"value="150.005""#));
     assert!(!refused.contains("claim-answer"));
 
+    // Amounts typed on a row without its kind: refused, not silently dropped.
+    let mut kindless = optics_b(&csrf, &number);
+    kindless.extend([("price4", "10.00"), ("br4", "1.00"), ("amo4", "0.60")]);
+    let refused = submit(&app, &optician, "/approvals", &kindless).await;
+    assert!(
+        text_of(&refused, "claim-error").starts_with("Line 4, kind:"),
+        "{refused}"
+    );
+
     let approved = submit(&app, &optician, "/approvals", &optics_b(&csrf, &number)).await;
     assert_eq!(
         text_of(&approved, "claim-decision"),

@@ -1,6 +1,6 @@
 //! The professional's prior-approval page (`/approvals`) and invoice page (`/invoices`):
-//! the engagement number of a rights check, up to [`LINE_ROWS`] lines typed in euros (a row
-//! without a kind is ignored), and the answer per line with its AMC amount and every step.
+//! the engagement number of a rights check, up to [`LINE_ROWS`] lines typed in euros (an
+//! empty row is ignored; amounts without a kind are refused), and the answer per line with its AMC amount and every step.
 //! The same use cases as the API (`app::approvals`, `app::invoices`), ledgered the same way;
 //! an approval is looked up by its number (`/approvals?number=…`) and can be cancelled.
 //! A suspended account gets the guard's 403 (`portal::require_visitor`, `form_visitor`).
@@ -98,6 +98,14 @@ impl Fields {
         for n in 1..=LINE_ROWS {
             let kind = self.get(&format!("kind{n}"));
             if kind.is_empty() {
+                let typed = ["price", "br", "amo"]
+                    .iter()
+                    .any(|f| !self.get(&format!("{f}{n}")).is_empty());
+                if typed {
+                    return Err(format!(
+                        "Line {n}, kind: choose the kind of the line (or clear its amounts)."
+                    ));
+                }
                 continue;
             }
             let opt =
