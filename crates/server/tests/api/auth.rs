@@ -519,53 +519,17 @@ testkit::backend_tests!(
 /// passkey against the running demo; later, `rempart invite --json` makes another.
 #[tokio::test]
 async fn the_demo_writes_its_invitations_and_rempart_invite_makes_more() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rempart"))
-        .current_dir(dir.path())
-        .env_clear()
-        .args([
-            "--data-dir",
-            "data",
-            "--log-format",
-            "json",
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut banner = Vec::new();
-    let mut address = None;
-    loop {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).unwrap() == 0 {
-            let _ = child.kill();
-            panic!("the demo ended early: {banner:?}");
-        }
-        if let Some(rest) = line.trim().strip_prefix("listening on ") {
-            address = rest.split(';').next().map(str::to_string);
-        }
-        let done = line.contains("every demo invitation");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let text = banner.join("");
+    use crate::helpers::{enrol_on_demo, rempart, start_demo};
+    let mut demo = start_demo();
+    let text = &demo.banner;
     assert!(
         text.contains("operator administrator  http://localhost:"),
         "{text}"
     );
     assert!(text.contains("optician ("), "{text}");
-    let address = address.expect("the listening address");
-    let port = address.rsplit(':').next().unwrap().to_string();
+    let address = demo.address.clone();
+    let origin = demo.origin();
+    let data = demo.data();
 
     let file = data.join("demo-invitations.json");
     let mode =
@@ -586,41 +550,14 @@ async fn the_demo_writes_its_invitations_and_rempart_invite_makes_more() {
             i["link"]
                 .as_str()
                 .unwrap()
-                .starts_with(&format!("http://localhost:{port}/enrol?invitation="))
+                .starts_with(&format!("{origin}/enrol?invitation="))
         );
     }
 
     // Enrol the optician's passkey against the running demo, then ask who we are.
     let optician = made.iter().find(|i| i["profession"] == "optician").unwrap();
-    let origin = format!("http://localhost:{port}");
+    let cookie = enrol_on_demo(&demo, &origin, optician["invitation"].as_str().unwrap()).await;
     let client = reqwest::Client::new();
-    let start: Value = client
-        .post(format!("http://{address}/api/v1/auth/enrol/start"))
-        .header("origin", &origin)
-        .json(&json!({ "invitation": optician["invitation"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let options = serde_json::from_value(start["options"].clone()).unwrap();
-    let (_, credential) = testkit::TestPasskey::register(&origin, options);
-    let finish = client
-        .post(format!("http://{address}/api/v1/auth/enrol/finish"))
-        .header("origin", &origin)
-        .json(&json!({ "invitation": optician["invitation"], "credential": credential }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(finish.status(), 200);
-    let cookie = finish.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
     assert!(cookie.starts_with("rempart="));
     let me: Value = client
         .get(format!("http://{address}/api/v1/me"))
@@ -634,18 +571,11 @@ async fn the_demo_writes_its_invitations_and_rempart_invite_makes_more() {
     assert_eq!(me["role"], "professional");
     assert_eq!(me["organisation"]["name"], optician["organisation"]);
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    demo.stop();
 
     // After the demo: the command line makes a new invitation for an insurer, by AMC number.
-    let out = Command::new(env!("CARGO_BIN_EXE_rempart"))
-        .current_dir(dir.path())
-        .env_clear()
+    let out = rempart(demo.dir.path())
         .args([
-            "--data-dir",
-            "data",
             "invite",
             "--role",
             "insurer_staff",
@@ -669,18 +599,8 @@ async fn the_demo_writes_its_invitations_and_rempart_invite_makes_more() {
     );
     assert_eq!(invite["invitation"].as_str().unwrap().len(), 43);
     // A professional needs the number the operator checked.
-    let out = Command::new(env!("CARGO_BIN_EXE_rempart"))
-        .current_dir(dir.path())
-        .env_clear()
-        .args([
-            "--data-dir",
-            "data",
-            "invite",
-            "--role",
-            "professional",
-            "--org",
-            "880000011",
-        ])
+    let out = rempart(demo.dir.path())
+        .args(["invite", "--role", "professional", "--org", "880000011"])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -136,18 +136,10 @@ async fn seeds_once_and_leaves_no_identifying_field_in_clear() {
 #[tokio::test]
 async fn the_demo_consoles_are_ready_for_the_money_path() {
     use crate::helpers::{enrol_on_demo, start_demo};
-    use serde_json::Value;
     let demo = start_demo();
-    let port = demo.address.rsplit(':').next().unwrap().to_string();
-    let origin = format!("http://localhost:{port}");
-    let data = demo.dir.path().join("data");
-    let made: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
-            .unwrap();
+    let origin = demo.origin();
     let invitation = |role: &str| {
-        made.iter()
-            .find(|i| i["role"] == role)
-            .unwrap_or_else(|| panic!("a demo {role}"))["invitation"]
+        demo.invitation("role", role)["invitation"]
             .as_str()
             .unwrap()
             .to_string()

@@ -9,12 +9,8 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_drill_against_the_demo_ends_where_it_must_and_the_scope_is_what_it_received() {
     let demo = start_demo();
-    let port = demo.address.rsplit(':').next().unwrap().to_string();
-    let origin = format!("http://localhost:{port}");
-    let data = demo.dir.path().join("data");
-    let made: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
-            .unwrap();
+    let origin = demo.origin();
+    let made = demo.invitations();
     let optician = made
         .iter()
         .find(|i| i["profession"] == "optician")

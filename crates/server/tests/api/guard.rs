@@ -263,15 +263,11 @@ async fn switching_in_the_console_needs_a_step_up_and_is_counted_on_metrics(back
 #[tokio::test]
 async fn a_switch_set_by_another_process_reaches_a_running_server() {
     use crate::helpers::{enrol_on_demo, rempart, start_demo};
-    use serde_json::{Value, json};
+    use serde_json::json;
     let demo = start_demo();
-    let port = demo.address.rsplit(':').next().unwrap().to_string();
-    let origin = format!("http://localhost:{port}");
-    let data = demo.dir.path().join("data");
-    let made: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
-            .unwrap();
-    let optician = made.iter().find(|i| i["profession"] == "optician").unwrap();
+    let origin = demo.origin();
+    let data = demo.data();
+    let optician = demo.invitation("profession", "optician");
     let cookie = enrol_on_demo(&demo, &origin, optician["invitation"].as_str().unwrap()).await;
     // A patient alone in their family with their birth date and rank.
     let mut reader = csv::Reader::from_path(data.join("demo-cards.csv")).unwrap();

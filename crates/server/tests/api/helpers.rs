@@ -68,14 +68,52 @@ pub struct Demo {
     /// `127.0.0.1:PORT`
     pub address: String,
     pub dir: tempfile::TempDir,
+    /// What the demo printed, up to its invitations' line.
+    pub banner: String,
+    stopped: bool,
 }
 
-impl Drop for Demo {
-    fn drop(&mut self) {
+impl Demo {
+    /// The pages' origin, `http://localhost:PORT` (WebAuthn needs the host name).
+    pub fn origin(&self) -> String {
+        let port = self.address.rsplit(':').next().unwrap_or_default();
+        format!("http://localhost:{port}")
+    }
+
+    /// The demo's data directory.
+    pub fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Every invitation the demo wrote (`demo-invitations.json`).
+    pub fn invitations(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.data().join("demo-invitations.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The first invitation whose `field` is `value` (e.g. `role` = `operator_admin`).
+    pub fn invitation(&self, field: &str, value: &str) -> Value {
+        self.invitations()
+            .into_iter()
+            .find(|i| i[field] == value)
+            .unwrap_or_else(|| panic!("no demo invitation with {field} = {value}"))
+    }
+
+    /// Stops the demo (SIGTERM, then waits); its directory stays until the drop.
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -101,16 +139,19 @@ pub fn start_demo() -> Demo {
         .unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut address = None;
+    let mut banner = String::new();
     loop {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap() == 0 {
             let _ = child.kill();
-            panic!("the demo ended early");
+            panic!("the demo ended early: {banner}");
         }
         if let Some(rest) = line.trim().strip_prefix("listening on ") {
             address = rest.split(';').next().map(str::to_string);
         }
-        if line.contains("every demo invitation") {
+        let done = line.contains("every demo invitation");
+        banner.push_str(&line);
+        if done {
             break;
         }
     }
@@ -125,6 +166,8 @@ pub fn start_demo() -> Demo {
         child,
         address: address.expect("the listening address"),
         dir,
+        banner,
+        stopped: false,
     }
 }
 
