@@ -190,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
                             invoice: inv.clone(),
                             counters: Vec::new(),
                             consume_approval: None,
+                            kept: None,
                         })
                     })
                     .await?;

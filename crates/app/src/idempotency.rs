@@ -119,38 +119,8 @@ pub async fn begin(
     let store = ports.store.as_ref();
     for _ in 0..3 {
         let now = ports.clock.now();
-        if let Some(found) = store.find_idempotency(actor_id, route, key).await? {
-            let stale = found.status.is_none() && now - found.created_at > stale_after;
-            if now >= found.expires_at || stale {
-                store.delete_idempotency(found.id).await?;
-                continue;
-            }
-            return Ok(match (found.status, found.response) {
-                (Some(status), Some(sealed)) => {
-                    let same = match (request_hash, &found.request_hash) {
-                        (Some(h), Some(stored)) => h == stored.as_slice(),
-                        (None, _) => true,
-                        (Some(_), None) => false,
-                    };
-                    if !same {
-                        Begin::Mismatch
-                    } else {
-                        let sealer = ports
-                            .vault
-                            .sealer(PLATFORM_SCOPE)
-                            .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
-                        let body = sealer
-                            .open(&field(found.id), &sealed)
-                            .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
-                        Begin::Replay {
-                            status,
-                            body: body.to_vec(),
-                        }
-                    }
-                }
-                _ => Begin::InProgress,
-            });
-        }
+        // A new key is the common case: try to take it first (one write), and look at the
+        // record already there only when the key is taken.
         let record = IdempotencyRecord {
             id: ports.new_id(),
             actor_id,
@@ -165,10 +135,44 @@ pub async fn begin(
         };
         match store.insert_idempotency(&record).await {
             Ok(()) => return Ok(Begin::Run(record.id)),
-            // Someone inserted the same key meanwhile: look again.
-            Err(StoreError::Conflict { .. }) => continue,
+            Err(StoreError::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
+        // Taken: replay, refuse or wait, unless the record expired or its request died.
+        let Some(found) = store.find_idempotency(actor_id, route, key).await? else {
+            // Dropped meanwhile (the first request failed): try again.
+            continue;
+        };
+        let stale = found.status.is_none() && now - found.created_at > stale_after;
+        if now >= found.expires_at || stale {
+            store.delete_idempotency(found.id).await?;
+            continue;
+        }
+        return Ok(match (found.status, found.response) {
+            (Some(status), Some(sealed)) => {
+                let same = match (request_hash, &found.request_hash) {
+                    (Some(h), Some(stored)) => h == stored.as_slice(),
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                };
+                if !same {
+                    Begin::Mismatch
+                } else {
+                    let sealer = ports
+                        .vault
+                        .sealer(PLATFORM_SCOPE)
+                        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
+                    let body = sealer
+                        .open(&field(found.id), &sealed)
+                        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
+                    Begin::Replay {
+                        status,
+                        body: body.to_vec(),
+                    }
+                }
+            }
+            _ => Begin::InProgress,
+        });
     }
     Ok(Begin::InProgress)
 }
@@ -187,6 +191,49 @@ pub async fn finished_hash(
         .and_then(|r| r.request_hash))
 }
 
+/// A running record whose answer the work itself keeps, in the transaction that does the
+/// work (an invoice and its kept answer are committed together: a crash between them cannot
+/// leave an invoice whose retry would not get the same answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep {
+    /// The running record ([`Begin::Run`]).
+    pub id: Uuid,
+    pub request_hash: Vec<u8>,
+}
+
+/// An answer sealed for its record, ready to be stored with the work (see [`Keep`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnswer {
+    pub id: Uuid,
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    /// The answer's body sealed with the platform's data key.
+    pub sealed: Vec<u8>,
+}
+
+/// Seals `body` for the record `keep` (what [`complete`] stores, for a store that writes it
+/// with the work).
+pub fn seal_answer(
+    ports: &Ports,
+    keep: &Keep,
+    status: u16,
+    body: &[u8],
+) -> Result<KeptAnswer, IdempotencyError> {
+    let sealer = ports
+        .vault
+        .sealer(PLATFORM_SCOPE)
+        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
+    let sealed = sealer
+        .seal(&field(keep.id), body)
+        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
+    Ok(KeptAnswer {
+        id: keep.id,
+        request_hash: keep.request_hash.clone(),
+        status,
+        sealed,
+    })
+}
+
 /// Keeps the answer of a request that ran (sealed).
 pub async fn complete(
     ports: &Ports,
@@ -195,16 +242,14 @@ pub async fn complete(
     status: u16,
     body: &[u8],
 ) -> Result<(), IdempotencyError> {
-    let sealer = ports
-        .vault
-        .sealer(PLATFORM_SCOPE)
-        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
-    let sealed = sealer
-        .seal(&field(id), body)
-        .map_err(|e| IdempotencyError::Seal(e.to_string()))?;
+    let keep = Keep {
+        id,
+        request_hash: request_hash.to_vec(),
+    };
+    let kept = seal_answer(ports, &keep, status, body)?;
     ports
         .store
-        .complete_idempotency(id, request_hash, status, &sealed)
+        .complete_idempotency(id, request_hash, status, &kept.sealed)
         .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::support::*;
+use app::idempotency::{IdempotencyRecord, KeptAnswer};
 use app::invoices::store::{
     ApprovalRecord, ApprovalStatus, ClaimContext, ClaimScope, ClaimWrite, CounterRecord,
     InvoiceLineRecord, InvoiceRecord,
@@ -195,7 +196,11 @@ pub async fn contract_documents_are_stored_with_their_version_and_keep_to_the_in
 pub async fn an_approval_reserves_counters_until_cancelled_and_keeps_to_its_practice(store: S) {
     let w = world(store.as_ref()).await;
     let a = approval(&w, "P0123456789ABCDEFGHJK");
-    let reserved = vec![counter(&w, 0, Some((a.id, "2026-05-31")), None)];
+    // Two reservations (an equipment and a budget): every counter of a claim is written.
+    let reserved = vec![
+        counter(&w, 0, Some((a.id, "2026-05-31")), None),
+        counter(&w, 12_000, Some((a.id, "2026-05-31")), None),
+    ];
     let (a2, r2) = (a.clone(), reserved.clone());
     let decide = move |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
         assert!(ctx.counters.is_empty() && ctx.approval.is_none() && !ctx.duplicate);
@@ -284,6 +289,7 @@ pub async fn an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes
                     invoice: i2.clone(),
                     counters: u2.clone(),
                     consume_approval: Some(aid),
+                    kept: None,
                 })
             },
         )
@@ -343,6 +349,7 @@ pub async fn an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes
                 invoice: r2.clone(),
                 counters: Vec::new(),
                 consume_approval: None,
+                kept: None,
             })
         })
         .await
@@ -397,6 +404,79 @@ pub async fn a_failed_decision_writes_nothing(store: S) {
     );
 }
 
+/// An invoice's answer kept for its `Idempotency-Key` is written in the invoice's transaction:
+/// both or neither. A record no longer running (dropped as stale, taken by another request)
+/// refuses the whole claim.
+pub async fn an_invoice_keeps_its_answer_with_it_or_writes_nothing(store: S) {
+    let w = world(store.as_ref()).await;
+    let route = "POST /api/v1/invoices";
+    let record = IdempotencyRecord {
+        id: new_id(),
+        actor_id: new_id(),
+        organisation_id: w.practice,
+        route: route.into(),
+        key: "inv-1".into(),
+        request_hash: None,
+        status: None,
+        response: None,
+        created_at: at(39),
+        expires_at: at(39) + time::Duration::hours(24),
+    };
+    store.insert_idempotency(&record).await.unwrap();
+    let kept = KeptAnswer {
+        id: record.id,
+        request_hash: vec![7; 32],
+        status: 201,
+        sealed: b"sealed answer".to_vec(),
+    };
+    let inv = invoice(&w, "accepted", &[1200], "k1");
+    let (i2, k2) = (inv.clone(), kept.clone());
+    store
+        .record_claim(&scope(&w, None, Some("k1")), &move |_: &ClaimContext| {
+            Ok(ClaimWrite::Invoice {
+                invoice: i2.clone(),
+                counters: Vec::new(),
+                consume_approval: None,
+                kept: Some(k2.clone()),
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get_invoice(w.practice, inv.id).await.unwrap(), inv);
+    let done = store
+        .find_idempotency(record.actor_id, route, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, Some(201));
+    assert_eq!(done.request_hash, Some(vec![7; 32]));
+    assert_eq!(done.response, Some(b"sealed answer".to_vec()));
+    // The record is gone: the claim is refused and writes nothing.
+    store.delete_idempotency(record.id).await.unwrap();
+    let lost = invoice(&w, "accepted", &[1300], "k2");
+    let (l2, k3) = (lost.clone(), kept.clone());
+    let r = store
+        .record_claim(&scope(&w, None, Some("k2")), &move |_: &ClaimContext| {
+            Ok(ClaimWrite::Invoice {
+                invoice: l2.clone(),
+                counters: vec![],
+                consume_approval: None,
+                kept: Some(k3.clone()),
+            })
+        })
+        .await;
+    assert_eq!(
+        r,
+        Err(StoreError::Conflict {
+            constraint: "idempotency_running".into()
+        })
+    );
+    assert_eq!(
+        store.get_invoice(w.practice, lost.id).await,
+        Err(StoreError::NotFound)
+    );
+}
+
 /// Two tasks claim from one beneficiary's budget at once, many rounds: the decision reads the
 /// counters under the transaction and draws at most what is left of a 100.00 ceiling. The sum
 /// drawn never passes the ceiling.
@@ -431,6 +511,7 @@ pub async fn racing_claims_never_pay_more_than_the_ceiling(store: S) {
                         invoice: inv,
                         counters,
                         consume_approval: None,
+                        kept: None,
                     })
                 };
                 loop {

@@ -78,6 +78,7 @@ async fn seed_invoice(
                 invoice: i2.clone(),
                 counters: Vec::new(),
                 consume_approval: None,
+                kept: None,
             })
         })
         .await

@@ -354,8 +354,24 @@ impl MoneyStore for PgStore {
                 invoice,
                 counters,
                 consume_approval,
+                kept,
             } => {
                 insert_invoice(&mut tx, invoice).await?;
+                if let Some(k) = kept {
+                    let done = crate::idempotency::complete_in(
+                        &mut *tx,
+                        k.id,
+                        &k.request_hash,
+                        k.status,
+                        &k.sealed,
+                    )
+                    .await?;
+                    if done == 0 {
+                        return Err(StoreError::Conflict {
+                            constraint: "idempotency_running".into(),
+                        });
+                    }
+                }
                 if let Some(id) = consume_approval {
                     sqlx::query("DELETE FROM claim_counters WHERE approval_id = $1")
                         .bind(*id)

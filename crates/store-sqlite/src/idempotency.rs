@@ -28,6 +28,31 @@ fn record(row: &SqliteRow) -> Result<IdempotencyRecord, StoreError> {
     })
 }
 
+/// Records the request hash and the answer of a running record; answers how many rows it
+/// changed (0: no such record). Also used inside a claim's transaction.
+pub(crate) async fn complete_in<'e, E>(
+    exec: E,
+    id: Uuid,
+    request_hash: &[u8],
+    status: u16,
+    response: &[u8],
+) -> Result<u64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let done = sqlx::query(
+        "UPDATE idempotency SET request_hash = ?2, status = ?3, response = ?4 WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(request_hash)
+    .bind(i64::from(status))
+    .bind(response)
+    .execute(exec)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
     async fn insert_idempotency(&self, r: &IdempotencyRecord) -> Result<(), StoreError> {
@@ -77,17 +102,8 @@ impl IdempotencyStore for SqliteStore {
         status: u16,
         response: &[u8],
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE idempotency SET request_hash = ?2, status = ?3, response = ?4 WHERE id = ?1",
-        )
-        .bind(id)
-        .bind(request_hash)
-        .bind(i64::from(status))
-        .bind(response)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+        let done = complete_in(&self.writer, id, request_hash, status, response).await?;
+        if done == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())

@@ -14,7 +14,7 @@ use app::invoices::store::{
 use app::store::{ContractRecord, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -128,6 +128,45 @@ async fn counters_in_force(
     rows.iter().map(counter).collect()
 }
 
+/// What a claim decides on, read in one statement (one round trip to the writer, inside the
+/// claim's transaction): the beneficiary's counters in force, and whether the practice already
+/// has a non-rejected invoice with the claim's fingerprint. The one-row derived table carries
+/// the duplicate flag; the counters are left-joined to it (no counter: one row of NULLs).
+async fn claim_reads(
+    conn: &mut SqliteConnection,
+    scope: &ClaimScope,
+) -> Result<(Vec<CounterRecord>, bool), StoreError> {
+    let columns = COUNTER_COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT d.duplicate AS duplicate, {columns} \
+         FROM (SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = ?1 AND fingerprint = ?2 AND status <> 'rejected') AS duplicate) AS d \
+         LEFT JOIN claim_counters AS c ON c.insurer_id = ?3 AND c.beneficiary_id = ?4 AND (c.expires_on IS NULL OR c.expires_on >= ?5) \
+         ORDER BY c.counted_on, c.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(scope.organisation_id)
+        .bind(scope.fingerprint.as_deref())
+        .bind(scope.insurer_id)
+        .bind(scope.beneficiary_id)
+        .bind(date_text(scope.today)?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut duplicate = false;
+    let mut counters = Vec::with_capacity(rows.len());
+    for row in &rows {
+        duplicate = col::<bool>(row, "duplicate")?;
+        if col::<Option<Uuid>>(row, "id")?.is_some() {
+            counters.push(counter(row)?);
+        }
+    }
+    Ok((counters, duplicate))
+}
+
 async fn find_approval_in(
     conn: &mut SqliteConnection,
     organisation_id: Uuid,
@@ -145,31 +184,36 @@ async fn find_approval_in(
     row.as_ref().map(approval).transpose()
 }
 
+/// Inserts the counter rows of a claim in one statement (one round trip).
 async fn insert_counters(
     tx: &mut Transaction<'_, Sqlite>,
     counters: &[CounterRecord],
 ) -> Result<(), StoreError> {
-    for c in counters {
-        sqlx::query(
-            "INSERT INTO claim_counters (id, insurer_id, beneficiary_id, counter, domain, ear, budget, amount_cents, counted_on, approval_id, invoice_id, expires_on) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .bind(c.id)
-        .bind(c.insurer_id)
-        .bind(c.beneficiary_id)
-        .bind(&c.counter)
-        .bind(&c.domain)
-        .bind(&c.ear)
-        .bind(&c.budget)
-        .bind(c.amount_cents)
-        .bind(date_text(c.on)?)
-        .bind(c.approval_id)
-        .bind(c.invoice_id)
-        .bind(opt_date_text(c.expires_on)?)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    if counters.is_empty() {
+        return Ok(());
     }
+    let mut rows = Vec::with_capacity(counters.len());
+    for c in counters {
+        rows.push((c, date_text(c.on)?, opt_date_text(c.expires_on)?));
+    }
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO claim_counters (id, insurer_id, beneficiary_id, counter, domain, ear, budget, amount_cents, counted_on, approval_id, invoice_id, expires_on) ",
+    );
+    insert.push_values(rows, |mut row, (c, on, expires)| {
+        row.push_bind(c.id)
+            .push_bind(c.insurer_id)
+            .push_bind(c.beneficiary_id)
+            .push_bind(c.counter.clone())
+            .push_bind(c.domain.clone())
+            .push_bind(c.ear.clone())
+            .push_bind(c.budget.clone())
+            .push_bind(c.amount_cents)
+            .push_bind(on)
+            .push_bind(c.approval_id)
+            .push_bind(c.invoice_id)
+            .push_bind(expires);
+    });
+    insert.build().execute(&mut **tx).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -231,34 +275,36 @@ async fn insert_invoice(
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;
-    for l in &i.lines {
-        sqlx::query(
-            "INSERT INTO invoice_lines (invoice_id, line_no, insurer_id, organisation_id, domain, contract_code, care_date, kind, class, complexity, ear, quantity, price_cents, br_cents, amo_cents, amc_cents, rejection, steps, paid_run_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        )
-        .bind(i.id)
-        .bind(i64::from(l.line_no))
-        .bind(i.insurer_id)
-        .bind(i.organisation_id)
-        .bind(&i.domain)
-        .bind(&i.contract_code)
-        .bind(date_text(i.care_date)?)
-        .bind(&l.kind)
-        .bind(&l.class)
-        .bind(&l.complexity)
-        .bind(&l.ear)
-        .bind(i64::from(l.quantity))
-        .bind(l.price_cents)
-        .bind(l.br_cents)
-        .bind(l.amo_cents)
-        .bind(l.amc_cents)
-        .bind(&l.rejection)
-        .bind(&l.steps)
-        .bind(l.paid_run_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    if i.lines.is_empty() {
+        return Ok(());
     }
+    // Every line in one statement (one round trip).
+    let care_date = date_text(i.care_date)?;
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO invoice_lines (invoice_id, line_no, insurer_id, organisation_id, domain, contract_code, care_date, kind, class, complexity, ear, quantity, price_cents, br_cents, amo_cents, amc_cents, rejection, steps, paid_run_id) ",
+    );
+    insert.push_values(&i.lines, |mut row, l| {
+        row.push_bind(i.id)
+            .push_bind(i64::from(l.line_no))
+            .push_bind(i.insurer_id)
+            .push_bind(i.organisation_id)
+            .push_bind(i.domain.clone())
+            .push_bind(i.contract_code.clone())
+            .push_bind(care_date.clone())
+            .push_bind(l.kind.clone())
+            .push_bind(l.class.clone())
+            .push_bind(l.complexity.clone())
+            .push_bind(l.ear.clone())
+            .push_bind(i64::from(l.quantity))
+            .push_bind(l.price_cents)
+            .push_bind(l.br_cents)
+            .push_bind(l.amo_cents)
+            .push_bind(l.amc_cents)
+            .push_bind(l.rejection.clone())
+            .push_bind(l.steps.clone())
+            .push_bind(l.paid_run_id);
+    });
+    insert.build().execute(&mut **tx).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -324,23 +370,10 @@ impl MoneyStore for SqliteStore {
             Some(n) => find_approval_in(&mut tx, scope.organisation_id, n).await?,
             None => None,
         };
-        let mut counters =
-            counters_in_force(&mut tx, scope.insurer_id, scope.beneficiary_id, scope.today).await?;
+        let (mut counters, duplicate) = claim_reads(&mut tx, scope).await?;
         if let Some(a) = &approval {
             counters.retain(|c| c.approval_id != Some(a.id));
         }
-        let duplicate = match &scope.fingerprint {
-            Some(f) => sqlx::query(
-                "SELECT 1 AS one FROM invoices WHERE organisation_id = ?1 AND fingerprint = ?2 AND status <> 'rejected' LIMIT 1",
-            )
-            .bind(scope.organisation_id)
-            .bind(f)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .is_some(),
-            None => false,
-        };
         let context = ClaimContext {
             counters,
             approval,
@@ -356,8 +389,24 @@ impl MoneyStore for SqliteStore {
                 invoice,
                 counters,
                 consume_approval,
+                kept,
             } => {
                 insert_invoice(&mut tx, invoice).await?;
+                if let Some(k) = kept {
+                    let done = crate::idempotency::complete_in(
+                        &mut *tx,
+                        k.id,
+                        &k.request_hash,
+                        k.status,
+                        &k.sealed,
+                    )
+                    .await?;
+                    if done == 0 {
+                        return Err(StoreError::Conflict {
+                            constraint: "idempotency_running".into(),
+                        });
+                    }
+                }
                 if let Some(id) = consume_approval {
                     sqlx::query("DELETE FROM claim_counters WHERE approval_id = ?1")
                         .bind(*id)

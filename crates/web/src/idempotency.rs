@@ -222,17 +222,21 @@ pub async fn abandon(state: &AppState, id: Uuid) {
 
 /// Runs `work` once per key: without a key it just runs; with one, see the module
 /// documentation. A successful answer's body is kept; anything else drops the record.
+///
+/// `work` gets the running record ([`rules::Keep`]) when there is a key: work that keeps its
+/// answer itself, in its own transaction (invoices), marks its response with
+/// [`KeptWithTheWork`] and `once` stores nothing more; other work ignores it.
 pub async fn once<Fut>(
     state: &AppState,
     actor: &Actor,
     request: &IdempotentJsonMeta<'_>,
-    work: impl FnOnce() -> Fut,
+    work: impl FnOnce(Option<rules::Keep>) -> Fut,
 ) -> Result<Response, ApiError>
 where
     Fut: Future<Output = Result<Response, ApiError>>,
 {
     let Some(key) = request.key else {
-        return work().await;
+        return work(None).await;
     };
     let id = match begin(
         state,
@@ -249,13 +253,20 @@ where
         Begin::Mismatch => return Err(mismatch()),
         Begin::InProgress => return Ok(in_progress()),
     };
-    let response = match work().await {
+    let keep = rules::Keep {
+        id,
+        request_hash: request.hash.to_vec(),
+    };
+    let response = match work(Some(keep)).await {
         Ok(r) if r.status().is_success() => r,
         other => {
             abandon(state, id).await;
             return other;
         }
     };
+    if response.extensions().get::<KeptWithTheWork>().is_some() {
+        return Ok(response);
+    }
     let (parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_KEPT).await {
         Ok(b) => b,
@@ -273,6 +284,10 @@ where
     }
     Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
 }
+
+/// Marks a response whose answer the work already kept for its key (see [`once`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeptWithTheWork;
 
 /// The idempotency facts of a request, borrowed from an [`IdempotentJson`].
 pub struct IdempotentJsonMeta<'a> {

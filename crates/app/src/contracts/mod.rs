@@ -207,11 +207,14 @@ pub async fn in_effect(
     contract_id: Uuid,
     day: Date,
 ) -> Result<Option<(ContractRecord, Arc<Contract>)>, StoreError> {
-    let own = ports.store.get_contract(insurer_id, contract_id).await?;
-    let mut versions: Vec<ContractRecord> = ports
-        .store
-        .list_contracts(insurer_id)
-        .await?
+    // One read: the insurer's versions, among them the beneficiary's own.
+    let all = ports.store.list_contracts(insurer_id).await?;
+    let own = all
+        .iter()
+        .find(|c| c.id == contract_id)
+        .ok_or(StoreError::NotFound)?
+        .clone();
+    let mut versions: Vec<ContractRecord> = all
         .into_iter()
         .filter(|c| {
             c.code == own.code

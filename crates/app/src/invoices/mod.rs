@@ -179,7 +179,17 @@ pub fn approval_terms(a: &ApprovalRecord) -> Result<ApprovalTerms, String> {
     })
 }
 
-/// Adjudicates and records an invoice (see the module documentation).
+/// The status of an invoice's answer (created), as kept for its `Idempotency-Key`.
+pub const KEPT_STATUS: u16 = 201;
+
+/// The JSON bytes of an answer, as sent and as kept for its `Idempotency-Key`.
+pub fn answer_body(answer: &InvoiceAnswer) -> Result<Vec<u8>, F> {
+    serde_json::to_vec(answer).map_err(|e| F::Internal(e.to_string()))
+}
+
+/// Adjudicates and records an invoice (see the module documentation). With `keep` (the
+/// request's running `Idempotency-Key` record), the answer — [`answer_body`] with
+/// [`KEPT_STATUS`] — is kept in the invoice's own transaction.
 pub async fn submit(
     ports: &Ports,
     ledger: &Ledger,
@@ -187,6 +197,7 @@ pub async fn submit(
     actor: &Actor,
     info: ClaimContextInfo,
     request: &InvoiceRequest,
+    keep: Option<&crate::idempotency::Keep>,
 ) -> Result<InvoiceAnswer, F> {
     let (quoted, card_rate) = match (&request.engagement, &request.card) {
         (Some(number), None) if request.patient.is_none() && request.domain.is_none() => (
@@ -284,13 +295,14 @@ pub async fn submit(
         created_at: now,
         lines: line_records(&request.lines, &lines, &outcome.adjudication),
     };
-    let decide = |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
+    let decision = |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
         let whole = |code: RejectionCode, text: &str| {
             let outcome = reject_all(lines.len(), code, text);
             ClaimWrite::Invoice {
                 invoice: record_of(&outcome, None),
                 counters: Vec::new(),
                 consume_approval: None,
+                kept: None,
             }
         };
         if let Some((code, text)) = early {
@@ -370,7 +382,22 @@ pub async fn submit(
             invoice: record_of(&outcome, approval.map(|a| a.id)),
             counters,
             consume_approval: consume,
+            kept: None,
         })
+    };
+    // Every invoice written is a 201 answer: with a key, that answer is kept in the same
+    // transaction (the bytes the caller sends: `answer_body`).
+    let decide = |ctx: &ClaimContext| -> Result<ClaimWrite, String> {
+        let mut write = decision(ctx)?;
+        if let (Some(keep), ClaimWrite::Invoice { invoice, kept, .. }) = (keep, &mut write) {
+            let answer = InvoiceAnswer::of(invoice).map_err(|e| e.to_string())?;
+            let body = answer_body(&answer).map_err(|e| e.to_string())?;
+            *kept = Some(
+                crate::idempotency::seal_answer(ports, keep, KEPT_STATUS, &body)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(write)
     };
     let scope = ClaimScope {
         insurer_id: engagement.insurer_id,

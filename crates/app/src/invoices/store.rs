@@ -177,6 +177,10 @@ pub enum ClaimWrite {
         counters: Vec<CounterRecord>,
         /// The approval the invoice used: marked invoiced, its reservation deleted.
         consume_approval: Option<Uuid>,
+        /// The request's `Idempotency-Key` record, completed with this answer in the same
+        /// transaction (the record must still be running: else nothing is written,
+        /// `Conflict { constraint: "idempotency_running" }`).
+        kept: Option<crate::idempotency::KeptAnswer>,
     },
 }
 

@@ -154,6 +154,7 @@ async fn invoice(
                 invoice: i2.clone(),
                 counters: Vec::new(),
                 consume_approval: None,
+                kept: None,
             })
         })
         .await

@@ -90,7 +90,7 @@ pub async fn request_approval(
     let (request, parts) = body.split();
     let info = info(&request_id, client.as_ref().map(|c| &c.0));
     let meta = parts.meta();
-    idempotency::once(&state, &actor, &meta, || async {
+    idempotency::once(&state, &actor, &meta, |_| async {
         let answer = app::approvals::request(&state.ports, &state.ledger, &actor, info, &request)
             .await
             .map_err(claim_problem)?;

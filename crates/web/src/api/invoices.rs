@@ -205,18 +205,36 @@ pub async fn submit_invoice(
     }
     let info = info(&request_id, client.as_ref().map(|c| &c.0));
     let meta = parts.meta();
-    idempotency::once(&state, &actor, &meta, || async {
+    let (state_ref, actor_ref, request_ref) = (&state, &actor, &request);
+    idempotency::once(&state, &actor, &meta, |keep| async move {
+        let (state, actor, request) = (state_ref, actor_ref, request_ref);
+        // The answer is kept with the invoice, in its transaction: the exact bytes sent.
         let answer = app::invoices::submit(
             &state.ports,
             &state.ledger,
             &state.guard,
-            &actor,
+            actor,
             info,
-            &request,
+            request,
+            keep.as_ref(),
         )
         .await
         .map_err(claim_problem)?;
-        Ok((StatusCode::CREATED, Json(answer)).into_response())
+        let body = app::invoices::answer_body(&answer).map_err(claim_problem)?;
+        let status = StatusCode::from_u16(app::invoices::KEPT_STATUS)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut response = (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        if keep.is_some() {
+            response
+                .extensions_mut()
+                .insert(idempotency::KeptWithTheWork);
+        }
+        Ok(response)
     })
     .await
 }

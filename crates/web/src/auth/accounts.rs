@@ -96,7 +96,7 @@ pub async fn create_invitation(
 ) -> Result<Response, ApiError> {
     let (body, request) = request.split();
     let (state, actor) = (&state, &actor);
-    idempotency::once(state, actor, &request.meta(), || async move {
+    idempotency::once(state, actor, &request.meta(), |_| async move {
         let access = access(state)?;
         let professional_id = body
             .professional_id

@@ -455,6 +455,7 @@ async fn submit_invoice(
         &visitor.actor,
         info,
         &request,
+        None,
     )
     .await
     {
