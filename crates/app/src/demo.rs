@@ -1340,6 +1340,14 @@ pub(crate) mod tests {
         ) -> Result<Option<crate::guard::PracticeProfile>, StoreError> {
             self.4.find_practice_profile(practice_id).await
         }
+        async fn count_engagement_uses(
+            &self,
+            from: time::OffsetDateTime,
+            to: time::OffsetDateTime,
+            within_hours: u32,
+        ) -> Result<Vec<crate::guard::engagements::UnusedChecks>, StoreError> {
+            self.4.count_engagement_uses(from, to, within_hours).await
+        }
     }
 
     /// Engagements and reports: delegated to `MemRights`.

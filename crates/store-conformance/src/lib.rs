@@ -151,6 +151,7 @@ macro_rules! conformance_suite {
             an_invoice_round_trips_with_its_lines_marks_duplicates_and_consumes_its_approval,
             a_failed_decision_writes_nothing,
             an_invoice_keeps_its_answer_with_it_or_writes_nothing,
+            engagement_uses_count_checks_not_followed_by_a_claim_in_time,
             racing_claims_never_pay_more_than_the_ceiling,
             a_payment_run_claims_each_payable_line_once_and_is_resumed_while_claimed,
             concurrent_payment_runs_never_claim_the_same_line,

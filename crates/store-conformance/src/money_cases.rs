@@ -477,6 +477,110 @@ pub async fn an_invoice_keeps_its_answer_with_it_or_writes_nothing(store: S) {
     );
 }
 
+/// The guard's "unused checks" review: per account, the rights checks of a window and how many
+/// no approval and no invoice named within the delay (a late one counts as unused).
+pub async fn engagement_uses_count_checks_not_followed_by_a_claim_in_time(store: S) {
+    let w = world(store.as_ref()).await;
+    let hour = 3600;
+    let (optician, other) = (new_id(), new_id());
+    let check = |actor: Uuid, org: Uuid, seconds: i64, n: u32| app::rights::EngagementRecord {
+        id: new_id(),
+        number: format!("E{n:020}"),
+        insurer_id: w.insurer,
+        beneficiary_id: w.beneficiary.id,
+        card_id: new_id(),
+        organisation_id: org,
+        actor_id: actor,
+        domain: domain::rights::CareDomain::Opti,
+        regime: domain::rights::Regime::PriorApproval,
+        care_date: day("2026-03-01"),
+        valid_until: day("2026-05-31"),
+        request_id: new_id(),
+        created_at: at(seconds),
+    };
+    let e1 = check(optician, w.practice, 0, 1);
+    let e2 = check(optician, w.practice, hour, 2);
+    let e3 = check(optician, w.practice, 2 * hour, 3);
+    let e4 = check(other, w.other, 0, 4);
+    let e5 = check(optician, w.practice, 100 * hour, 5); // outside the window
+    for e in [&e1, &e2, &e3, &e4, &e5] {
+        store.insert_engagement(e).await.unwrap();
+    }
+    // e1 invoiced 3 hours later (used); e2 approved 72 hours later (too late: unused); e4
+    // invoiced within the delay; e3 never used.
+    let mut inv = invoice(&w, "accepted", &[1000], "u1");
+    inv.engagement_id = e1.id;
+    inv.created_at = at(3 * hour);
+    let mut inv4 = invoice(&w, "accepted", &[1000], "u4");
+    inv4.engagement_id = e4.id;
+    inv4.organisation_id = w.other;
+    inv4.created_at = at(47 * hour);
+    let mut late = approval(&w, "P0123456789ABCDEFGHJP");
+    late.engagement_id = e2.id;
+    late.created_at = at(74 * hour);
+    for write in [
+        ClaimWrite::Invoice {
+            invoice: inv,
+            counters: Vec::new(),
+            consume_approval: None,
+            kept: None,
+        },
+        ClaimWrite::Invoice {
+            invoice: inv4,
+            counters: Vec::new(),
+            consume_approval: None,
+            kept: None,
+        },
+        ClaimWrite::Approval {
+            approval: late,
+            counters: Vec::new(),
+        },
+    ] {
+        store
+            .record_claim(&scope(&w, None, None), &move |_: &ClaimContext| {
+                Ok(write.clone())
+            })
+            .await
+            .unwrap();
+    }
+    let mut counts = store
+        .count_engagement_uses(at(-hour), at(10 * hour), 48)
+        .await
+        .unwrap();
+    counts.sort_by_key(|c| c.due);
+    let mut want = vec![
+        app::guard::engagements::UnusedChecks {
+            account_id: other,
+            organisation_id: w.other,
+            due: 1,
+            unused: 0,
+        },
+        app::guard::engagements::UnusedChecks {
+            account_id: optician,
+            organisation_id: w.practice,
+            due: 3,
+            unused: 2,
+        },
+    ];
+    want.sort_by_key(|c| c.due);
+    assert_eq!(counts, want);
+    // A longer delay makes the late approval count as a use.
+    let longer = store
+        .count_engagement_uses(at(-hour), at(10 * hour), 96)
+        .await
+        .unwrap();
+    let mine = longer.iter().find(|c| c.account_id == optician).unwrap();
+    assert_eq!((mine.due, mine.unused), (3, 1));
+    // No check in the window: nothing.
+    assert!(
+        store
+            .count_engagement_uses(at(200 * hour), at(300 * hour), 48)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Two tasks claim from one beneficiary's budget at once, many rounds: the decision reads the
 /// counters under the transaction and draws at most what is left of a 100.00 ceiling. The sum
 /// drawn never passes the ceiling.

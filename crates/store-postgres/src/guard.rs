@@ -346,4 +346,38 @@ impl GuardStore for PgStore {
             })),
         }
     }
+
+    async fn count_engagement_uses(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        within_hours: u32,
+    ) -> Result<Vec<app::guard::engagements::UnusedChecks>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.actor_id AS account_id, e.organisation_id AS organisation_id, COUNT(*) AS due, \
+             SUM(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.engagement_id = e.id AND i.created_at <= e.created_at + make_interval(hours => $3)) \
+                   OR EXISTS (SELECT 1 FROM approvals a WHERE a.engagement_id = e.id AND a.created_at <= e.created_at + make_interval(hours => $3)) THEN 0 ELSE 1 END) AS unused \
+             FROM engagements e WHERE e.created_at >= $1 AND e.created_at < $2 \
+             GROUP BY e.actor_id, e.organisation_id ORDER BY e.actor_id, e.organisation_id",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(i32::try_from(within_hours).unwrap_or(i32::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let count = |row: &_, name: &'static str| -> Result<u32, StoreError> {
+            u32::try_from(u64_count(row, name)?).map_err(|_| corrupt(name))
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(app::guard::engagements::UnusedChecks {
+                    account_id: col(row, "account_id")?,
+                    organisation_id: col(row, "organisation_id")?,
+                    due: count(row, "due")?,
+                    unused: count(row, "unused")?,
+                })
+            })
+            .collect()
+    }
 }

@@ -778,6 +778,18 @@ impl app::guard::GuardStore for FaultyStore {
         self.check()?;
         self.inner.find_practice_profile(practice_id).await
     }
+
+    async fn count_engagement_uses(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        within_hours: u32,
+    ) -> Result<Vec<app::guard::engagements::UnusedChecks>, StoreError> {
+        self.check()?;
+        self.inner
+            .count_engagement_uses(from, to, within_hours)
+            .await
+    }
 }
 
 #[async_trait]

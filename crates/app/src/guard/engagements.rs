@@ -6,17 +6,19 @@
 //! A check younger than that is not yet due and does not count either way.
 //!
 //! The signal fires for an account with at least `unused_min_checks` due checks in the last
-//! 7 days of which more than `unused_max_percent` were never used. [`evaluate`] is pure over
-//! [`EngagementUse`] rows (the engagements table of the rights check, joined with approvals
-//! and invoices once those exist); [`super::Guard::review_engagements`] raises the alerts.
+//! 7 days of which more than `unused_max_percent` were never used. The store counts them per
+//! account (`GuardStore::count_engagement_uses`, over the engagements table joined with
+//! approvals and invoices); [`flag`] is the pure decision; [`super::Guard::review_unused_checks`]
+//! runs the review (`rempart serve` every 15 minutes) and raises the alerts, once per
+//! account per day.
 
 use super::alerts::{Action, NewAlert, Severity, raise};
 use super::{Guard, GuardConfig};
-use std::collections::BTreeMap;
+use crate::store::StoreError;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// One rights check and when (if ever) it was used.
+/// One rights check and when (if ever) it was used (the in-memory store's rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngagementUse {
     pub account_id: Uuid,
@@ -26,7 +28,7 @@ pub struct EngagementUse {
     pub used_at: Option<OffsetDateTime>,
 }
 
-/// An account whose checks are mostly unused.
+/// An account's due checks, and how many were never used within the delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnusedChecks {
     pub account_id: Uuid,
@@ -37,25 +39,34 @@ pub struct UnusedChecks {
     pub unused: u32,
 }
 
-/// The accounts whose due checks of the last 7 days are mostly unused at `now`.
-pub fn evaluate(
-    rows: &[EngagementUse],
-    now: OffsetDateTime,
-    config: &GuardConfig,
-) -> Vec<UnusedChecks> {
+/// The window of checks judged at `now`: the last 7 days, less the delay (younger checks are
+/// not yet due).
+pub fn window(now: OffsetDateTime, config: &GuardConfig) -> (OffsetDateTime, OffsetDateTime) {
     let delay = Duration::hours(i64::from(config.unused_after_hours));
-    let horizon = now - Duration::days(7);
-    let mut per: BTreeMap<Uuid, UnusedChecks> = BTreeMap::new();
-    for r in rows {
-        if r.checked_at < horizon || now - r.checked_at < delay {
-            continue;
-        }
-        let e = per.entry(r.account_id).or_insert(UnusedChecks {
-            account_id: r.account_id,
-            organisation_id: r.organisation_id,
-            due: 0,
-            unused: 0,
-        });
+    (now - Duration::days(7), now - delay)
+}
+
+/// Counts [`EngagementUse`] rows as the store does (the in-memory store and the tests).
+pub fn count(
+    rows: &[EngagementUse],
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    within_hours: u32,
+) -> Vec<UnusedChecks> {
+    let delay = Duration::hours(i64::from(within_hours));
+    let mut per: std::collections::BTreeMap<(Uuid, Uuid), UnusedChecks> = Default::default();
+    for r in rows
+        .iter()
+        .filter(|r| r.checked_at >= from && r.checked_at < to)
+    {
+        let e = per
+            .entry((r.account_id, r.organisation_id))
+            .or_insert(UnusedChecks {
+                account_id: r.account_id,
+                organisation_id: r.organisation_id,
+                due: 0,
+                unused: 0,
+            });
         e.due += 1;
         let used = r
             .used_at
@@ -64,20 +75,53 @@ pub fn evaluate(
             e.unused += 1;
         }
     }
-    per.into_values()
+    per.into_values().collect()
+}
+
+/// The accounts whose due checks are mostly unused.
+pub fn flag(counts: &[UnusedChecks], config: &GuardConfig) -> Vec<UnusedChecks> {
+    counts
+        .iter()
         .filter(|u| {
             u.due >= config.unused_min_checks
                 && u64::from(u.unused) * 100
                     > u64::from(u.due) * u64::from(config.unused_max_percent)
         })
+        .copied()
         .collect()
 }
 
 impl Guard {
-    /// Raises a warning alert per flagged account (the periodic review over engagements).
-    pub async fn review_engagements(&self, rows: &[EngagementUse]) -> Vec<UnusedChecks> {
-        let flagged = evaluate(rows, self.now(), self.config());
+    /// The periodic review over engagements: a warning alert per flagged account, at most one
+    /// per account per day (the review runs more often than that). Answers the accounts
+    /// flagged by this run, alerted or not.
+    pub async fn review_unused_checks(&self) -> Result<Vec<UnusedChecks>, StoreError> {
+        let now = self.now();
+        let (from, to) = window(now, self.config());
+        let counts = self
+            .store()
+            .count_engagement_uses(from, to, self.config().unused_after_hours)
+            .await?;
+        let flagged = flag(&counts, self.config());
         for f in &flagged {
+            let fresh = {
+                let mut accounts = self
+                    .inner
+                    .accounts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let st = accounts.entry(f.account_id).or_default();
+                match st.last_alert.get("unused_checks") {
+                    Some(t) if now - *t < Duration::hours(24) => false,
+                    _ => {
+                        st.last_alert.insert("unused_checks", now);
+                        true
+                    }
+                }
+            };
+            if !fresh {
+                continue;
+            }
             raise(
                 self,
                 NewAlert {
@@ -96,7 +140,7 @@ impl Guard {
             )
             .await;
         }
-        flagged
+        Ok(flagged)
     }
 }
 
@@ -117,6 +161,15 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    fn evaluate(
+        rows: &[EngagementUse],
+        now: OffsetDateTime,
+        config: &GuardConfig,
+    ) -> Vec<UnusedChecks> {
+        let (from, to) = window(now, config);
+        flag(&count(rows, from, to, config.unused_after_hours), config)
     }
 
     #[test]

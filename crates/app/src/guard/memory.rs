@@ -19,6 +19,7 @@ struct Rows {
     alerts: Vec<AlertRecord>,
     decoys: Vec<DecoyCardRecord>,
     practices: HashMap<Uuid, PracticeProfile>,
+    engagement_uses: Vec<super::engagements::EngagementUse>,
 }
 
 /// The guard's rows in memory.
@@ -33,6 +34,12 @@ impl MemGuard {
     /// Declares a practice (its profile as the store would give it).
     pub fn add_practice(&self, id: Uuid, profile: PracticeProfile) {
         self.rows().practices.insert(id, profile);
+    }
+
+    /// Declares a rights check and its use (the engagements, approvals and invoices tables
+    /// of a real store).
+    pub fn add_engagement_use(&self, row: super::engagements::EngagementUse) {
+        self.rows().engagement_uses.push(row);
     }
 
     fn rows(&self) -> std::sync::MutexGuard<'_, Rows> {
@@ -231,5 +238,19 @@ impl GuardStore for MemGuard {
         practice_id: Uuid,
     ) -> Result<Option<PracticeProfile>, StoreError> {
         Ok(self.rows().practices.get(&practice_id).cloned())
+    }
+
+    async fn count_engagement_uses(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        within_hours: u32,
+    ) -> Result<Vec<super::engagements::UnusedChecks>, StoreError> {
+        Ok(super::engagements::count(
+            &self.rows().engagement_uses,
+            from,
+            to,
+            within_hours,
+        ))
     }
 }

@@ -303,4 +303,13 @@ pub trait GuardStore: Send + Sync {
         &self,
         practice_id: Uuid,
     ) -> Result<Option<PracticeProfile>, StoreError>;
+    /// Per account, the rights checks made in `[from, to)` and how many of them no approval
+    /// request and no invoice named within `within_hours` of the check (the guard's "unused
+    /// checks" review); accounts with no check in the window are absent.
+    async fn count_engagement_uses(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        within_hours: u32,
+    ) -> Result<Vec<super::engagements::UnusedChecks>, StoreError>;
 }

@@ -759,3 +759,51 @@ async fn alerts_reach_the_webhook_after_a_failed_attempt() {
         "no member number in an alert"
     );
 }
+
+/// The periodic review of unused rights checks: a harvester (60 checks, 2 billed) is alerted
+/// once a day, an honest optician (25 checks, 20 billed) and checks not yet due are not.
+#[tokio::test]
+async fn the_unused_checks_review_alerts_a_harvester_once_a_day() {
+    use super::engagements::EngagementUse;
+    let w = world(GuardConfig::default());
+    let (harvester, optician) = (Uuid::from_u128(3), Uuid::from_u128(1));
+    let org = Uuid::from_u128(1003);
+    let checks = |account: Uuid, n: u32, used: u32| {
+        (0..n).map(move |i| {
+            let checked_at = MORNING + Duration::minutes(i64::from(i) * 7);
+            EngagementUse {
+                account_id: account,
+                organisation_id: org,
+                checked_at,
+                used_at: (i < used).then(|| checked_at + Duration::hours(3)),
+            }
+        })
+    };
+    for row in checks(harvester, 60, 2).chain(checks(optician, 25, 20)) {
+        w.store.add_engagement_use(row);
+    }
+    // Not yet due (younger than 48 hours): nothing.
+    w.advance(Duration::hours(30));
+    assert!(w.guard.review_unused_checks().await.unwrap().is_empty());
+    assert!(w.alerts().await.is_empty());
+    // Due: the harvester alone, alerted once.
+    w.advance(Duration::hours(30));
+    let flagged = w.guard.review_unused_checks().await.unwrap();
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(
+        (flagged[0].account_id, flagged[0].due, flagged[0].unused),
+        (harvester, 60, 58)
+    );
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].signal, "unused_checks");
+    assert_eq!(alerts[0].account_id, Some(harvester));
+    // The next review (15 minutes later) flags it again but does not alert again that day.
+    w.advance(Duration::minutes(15));
+    assert_eq!(w.guard.review_unused_checks().await.unwrap().len(), 1);
+    assert_eq!(w.alerts().await.len(), 1);
+    // A day later, still harvesting within the 7 days: alerted again.
+    w.advance(Duration::hours(24));
+    assert_eq!(w.guard.review_unused_checks().await.unwrap().len(), 1);
+    assert_eq!(w.alerts().await.len(), 2);
+}

@@ -10,6 +10,8 @@ use std::time::Duration;
 const VAULT_REFRESH: Duration = Duration::from_secs(30);
 /// How often a running server deletes expired access rows.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How often the guard reviews the rights checks never followed by an approval or an invoice.
+const UNUSED_REVIEW_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// `rempart serve`: open the store (migrating it) and serve until a signal.
 pub async fn run(config: &Config, _args: &ServeArgs) -> anyhow::Result<()> {
@@ -93,6 +95,26 @@ pub async fn serve_with(
         .with_access(access.clone())
         .with_guard(config.guard.clone())
         .with_payments(config.payment_desk()?);
+    // The guard's review of unused rights checks (no approval or invoice within 48 h), every
+    // 15 minutes; its alerts go where every alert goes.
+    let reviewer = {
+        let guard = state.guard.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UNUSED_REVIEW_EVERY);
+            loop {
+                tick.tick().await;
+                if !guard.enabled() {
+                    continue;
+                }
+                match guard.review_unused_checks().await {
+                    Ok(flagged) => {
+                        tracing::debug!(accounts = flagged.len(), "reviewed unused rights checks")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot review unused rights checks"),
+                }
+            }
+        })
+    };
     // The access ledger with the configured origin; a checkpoint every minute (when the tree
     // grew) until shutdown, and a last one then.
     state.ledger = app::ledger::Ledger::new(ports, config.ledger());
@@ -166,6 +188,7 @@ pub async fn serve_with(
     }
     refresher.abort();
     purger.abort();
+    reviewer.abort();
     let _ = ledger_stop_tx.send(());
     let _ = checkpointer.await;
     if let Some(tls_server) = tls_server {
