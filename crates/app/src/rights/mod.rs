@@ -193,33 +193,13 @@ pub enum Evaluation {
     NoMatch(NoMatchReason),
 }
 
-/// Practices' professions already read. A practice's profession is set when it is created and
-/// never changes (no store method updates it), and organisation ids are never reused: an entry
-/// is never stale, and each rights check saves a read.
-static PROFESSIONS: LazyLock<Mutex<std::collections::HashMap<Uuid, Profession>>> =
-    LazyLock::new(|| Mutex::new(std::collections::HashMap::new()));
-
 /// The profession of a caller that may run rights checks: a practice's person or machine.
 pub async fn caller_profession(ports: &Ports, actor: &Actor) -> Result<Profession, RightsError> {
     if actor.role != Role::Professional {
         return Err(RightsError::Forbidden);
     }
-    let known = PROFESSIONS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&actor.organisation_id)
-        .cloned();
-    if let Some(profession) = known {
-        return Ok(profession);
-    }
     match ports.store.get_practice(actor.organisation_id).await {
-        Ok(practice) => {
-            PROFESSIONS
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(actor.organisation_id, practice.profession);
-            Ok(practice.profession)
-        }
+        Ok(practice) => Ok(practice.profession),
         Err(StoreError::NotFound) => Err(RightsError::Forbidden),
         Err(e) => Err(e.into()),
     }
