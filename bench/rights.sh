@@ -8,6 +8,9 @@
 #
 #   bench/rights.sh [ROWS] [BODIES]     (defaults 1000000 and 20000)
 #   CONCURRENCY=32 DURATION=20 bench/rights.sh
+#   PERF=1 bench/rights.sh     (also records the server with `perf record` for 10 s of the
+#                               first guard-off and guard-on rounds; both flat profiles are
+#                               printed at the end, to compare where the guard's cost goes)
 #
 # The load runs four times, alternating the guard off ([guard] enabled = false) and on (every
 # check consulted, with its rate limits and baselines raised so that one machine doing
@@ -40,6 +43,9 @@ run_load() { # LABEL CONFIG
     local before
     before=$(sql "SELECT COUNT(*) FROM ledger_entries")
     "$LOAD" --url "http://127.0.0.1:$PORT/healthz" --concurrency "$CONCURRENCY" --duration 5 --warmup 1 --label "healthz ($1)"
+    if [[ -n "${PERF:-}" && "$1" == *-1 ]]; then
+        (sleep 5; perf record -F 999 -p "$SERVER_PID" -o "$WORK/perf-$1.data" -- sleep 10 >/dev/null 2>&1) &
+    fi
     "$LOAD" --url "https://localhost:$TLS_PORT/api/v1/rights-checks" --body-file "$WORK/bodies.jsonl" \
         --client-cert "$WORK/machine/identity.pem" --ca "$DATA/ca/ca.pem" --expect 200 \
         --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 3 --label "rights checks ($1)" --json | tee "$WORK/rights-$1.json"
@@ -70,3 +76,12 @@ on = [rps(f"guard-on-{i}") for i in (1, 2)]
 print(f"guard off: {off[0]:.0f}, {off[1]:.0f} checks/s; guard on: {on[0]:.0f}, {on[1]:.0f} checks/s; "
       f"guard cost (mean of the two rounds): {100 * (1 - sum(on) / sum(off)):.1f} %")
 PY
+if [[ -n "${PERF:-}" ]]; then
+    wait
+    for label in guard-off-1 guard-on-1; do
+        echo
+        echo "## perf, $label (flat, by shared object and symbol, >= 0.7 %)"
+        perf report -i "$WORK/perf-$label.data" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null \
+            | grep -v "^#" | grep -v "^$" | head -60
+    done
+fi
