@@ -11,6 +11,10 @@
 #   PERF=1 bench/rights.sh     (also records the server with `perf record` for 10 s of the
 #                               first guard-off and guard-on rounds; both flat profiles are
 #                               printed at the end, to compare where the guard's cost goes)
+#   CPUSTAT=1 bench/rights.sh  (also counts the server's CPU time with `perf stat` for 10 s of
+#                               every round: CPU milliseconds per check, guard off and on, a
+#                               steadier measure of the guard's cost than throughput on a
+#                               saturated machine)
 #
 # The load runs four times, alternating the guard off ([guard] enabled = false) and on (every
 # check consulted, with its rate limits and baselines raised so that one machine doing
@@ -43,6 +47,9 @@ run_load() { # LABEL CONFIG
     local before
     before=$(sql "SELECT COUNT(*) FROM ledger_entries")
     "$LOAD" --url "http://127.0.0.1:$PORT/healthz" --concurrency "$CONCURRENCY" --duration 5 --warmup 1 --label "healthz ($1)"
+    if [[ -n "${CPUSTAT:-}" ]]; then
+        (sleep 5; perf stat -x, -e task-clock -p "$SERVER_PID" -o "$WORK/cpu-$1.csv" -- sleep 10 >/dev/null 2>&1) &
+    fi
     if [[ -n "${PERF:-}" && "$1" == *-1 ]]; then
         (sleep 5; perf record -F 999 -p "$SERVER_PID" -o "$WORK/perf-$1.data" -- sleep 10 >/dev/null 2>&1) &
     fi
@@ -75,6 +82,23 @@ off = [rps(f"guard-off-{i}") for i in (1, 2)]
 on = [rps(f"guard-on-{i}") for i in (1, 2)]
 print(f"guard off: {off[0]:.0f}, {off[1]:.0f} checks/s; guard on: {on[0]:.0f}, {on[1]:.0f} checks/s; "
       f"guard cost (mean of the two rounds): {100 * (1 - sum(on) / sum(off)):.1f} %")
+import os
+def cpu_ms_per_check(label):
+    path = f"{w}/cpu-{label}.csv"
+    if not os.path.exists(path):
+        return None
+    for line in open(path):
+        parts = line.strip().split(",")
+        if len(parts) > 2 and parts[2] == "task-clock":
+            return float(parts[0]) / (rps(label) * 10)
+    return None
+cpu = {l: cpu_ms_per_check(l) for l in ("guard-off-1", "guard-on-1", "guard-off-2", "guard-on-2")}
+if all(v is not None for v in cpu.values()):
+    c_off = (cpu["guard-off-1"] + cpu["guard-off-2"]) / 2
+    c_on = (cpu["guard-on-1"] + cpu["guard-on-2"]) / 2
+    print("server CPU per check (perf stat task-clock over 10 s / checks in those 10 s): "
+          + ", ".join(f"{l} {v:.3f} ms" for l, v in cpu.items())
+          + f"; guard cost in CPU: {100 * (c_on / c_off - 1):.1f} %")
 PY
 if [[ -n "${PERF:-}" ]]; then
     wait
