@@ -104,21 +104,14 @@ impl Guard {
             .await?;
         let flagged = flag(&counts, self.config());
         for f in &flagged {
-            let fresh = {
-                let mut accounts = self
-                    .inner
-                    .accounts
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                let st = accounts.entry(f.account_id).or_default();
-                match st.last_alert.get("unused_checks") {
-                    Some(t) if now - *t < Duration::hours(24) => false,
-                    _ => {
-                        st.last_alert.insert("unused_checks", now);
-                        true
-                    }
-                }
-            };
+            let fresh = self
+                .inner
+                .accounts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(f.account_id)
+                .or_default()
+                .may_alert_every("unused_checks", now, Duration::hours(24));
             if !fresh {
                 continue;
             }

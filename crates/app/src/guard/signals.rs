@@ -164,8 +164,18 @@ impl AccountState {
 
     /// Whether the signal may raise an alert now (one per 10 minutes), recording it.
     pub fn may_alert(&mut self, signal: &'static str, now: OffsetDateTime) -> bool {
+        self.may_alert_every(signal, now, Duration::minutes(10))
+    }
+
+    /// Whether the signal may raise an alert now (one per `every`), recording it.
+    pub fn may_alert_every(
+        &mut self,
+        signal: &'static str,
+        now: OffsetDateTime,
+        every: Duration,
+    ) -> bool {
         match self.last_alert.get(signal) {
-            Some(t) if now - *t < Duration::minutes(10) => false,
+            Some(t) if now - *t < every => false,
             _ => {
                 self.last_alert.insert(signal, now);
                 true
