@@ -15,6 +15,7 @@ use app::store::{ContractRecord, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use std::sync::LazyLock;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -136,18 +137,21 @@ async fn claim_reads(
     conn: &mut SqliteConnection,
     scope: &ClaimScope,
 ) -> Result<(Vec<CounterRecord>, bool), StoreError> {
-    let columns = COUNTER_COLUMNS
-        .split(", ")
-        .map(|c| format!("c.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT d.duplicate AS duplicate, {columns} \
-         FROM (SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = ?1 AND fingerprint = ?2 AND status <> 'rejected') AS duplicate) AS d \
-         LEFT JOIN claim_counters AS c ON c.insurer_id = ?3 AND c.beneficiary_id = ?4 AND (c.expires_on IS NULL OR c.expires_on >= ?5) \
-         ORDER BY c.counted_on, c.id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    // Built once: the statement is the same for every claim.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns = COUNTER_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT d.duplicate AS duplicate, {columns} \
+             FROM (SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = ?1 AND fingerprint = ?2 AND status <> 'rejected') AS duplicate) AS d \
+             LEFT JOIN claim_counters AS c ON c.insurer_id = ?3 AND c.beneficiary_id = ?4 AND (c.expires_on IS NULL OR c.expires_on >= ?5) \
+             ORDER BY c.counted_on, c.id"
+        )
+    });
+    let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(scope.organisation_id)
         .bind(scope.fingerprint.as_deref())
         .bind(scope.insurer_id)

@@ -209,17 +209,16 @@ pub async fn in_effect(
 ) -> Result<Option<(ContractRecord, Arc<Contract>)>, StoreError> {
     // One read: the insurer's versions, among them the beneficiary's own.
     let all = ports.store.list_contracts(insurer_id).await?;
-    let own = all
+    let code = all
         .iter()
         .find(|c| c.id == contract_id)
         .ok_or(StoreError::NotFound)?
+        .code
         .clone();
     let mut versions: Vec<ContractRecord> = all
         .into_iter()
         .filter(|c| {
-            c.code == own.code
-                && c.effective_from <= day
-                && c.effective_to.is_none_or(|to| day <= to)
+            c.code == code && c.effective_from <= day && c.effective_to.is_none_or(|to| day <= to)
         })
         .collect();
     versions.sort_by_key(|c| std::cmp::Reverse(c.version));
