@@ -503,11 +503,19 @@ pub async fn engagement_uses_count_checks_not_followed_by_a_claim_in_time(store:
     let e3 = check(optician, w.practice, 2 * hour, 3);
     let e4 = check(other, w.other, 0, 4);
     let e5 = check(optician, w.practice, 100 * hour, 5); // outside the window
-    for e in [&e1, &e2, &e3, &e4, &e5] {
+    let e6 = check(optician, w.practice, -2 * hour, 6); // before the window
+    for e in [&e1, &e2, &e3, &e4, &e5, &e6] {
         store.insert_engagement(e).await.unwrap();
     }
     // e1 invoiced 3 hours later (used); e2 approved 72 hours later (too late: unused); e4
-    // invoiced within the delay; e3 never used.
+    // invoiced within the delay; e3 invoiced 49 hours later (too late: unused), and the
+    // practice's invoice of e6 in between names another check (no use of e3).
+    let mut late_invoice = invoice(&w, "accepted", &[1100], "u3");
+    late_invoice.engagement_id = e3.id;
+    late_invoice.created_at = at(51 * hour);
+    let mut inv6 = invoice(&w, "accepted", &[1200], "u6");
+    inv6.engagement_id = e6.id;
+    inv6.created_at = at(4 * hour);
     let mut inv = invoice(&w, "accepted", &[1000], "u1");
     inv.engagement_id = e1.id;
     inv.created_at = at(3 * hour);
@@ -521,6 +529,18 @@ pub async fn engagement_uses_count_checks_not_followed_by_a_claim_in_time(store:
     for write in [
         ClaimWrite::Invoice {
             invoice: inv,
+            counters: Vec::new(),
+            consume_approval: None,
+            kept: None,
+        },
+        ClaimWrite::Invoice {
+            invoice: late_invoice,
+            counters: Vec::new(),
+            consume_approval: None,
+            kept: None,
+        },
+        ClaimWrite::Invoice {
+            invoice: inv6,
             counters: Vec::new(),
             consume_approval: None,
             kept: None,
@@ -564,13 +584,19 @@ pub async fn engagement_uses_count_checks_not_followed_by_a_claim_in_time(store:
     ];
     want.sort_by_key(|c| c.due);
     assert_eq!(counts, want);
-    // A longer delay makes the late approval count as a use.
+    // A longer delay makes the late invoice, then also the late approval, count as uses.
     let longer = store
-        .count_engagement_uses(at(-hour), at(10 * hour), 96)
+        .count_engagement_uses(at(-hour), at(10 * hour), 50)
         .await
         .unwrap();
     let mine = longer.iter().find(|c| c.account_id == optician).unwrap();
     assert_eq!((mine.due, mine.unused), (3, 1));
+    let longest = store
+        .count_engagement_uses(at(-hour), at(10 * hour), 96)
+        .await
+        .unwrap();
+    let mine = longest.iter().find(|c| c.account_id == optician).unwrap();
+    assert_eq!((mine.due, mine.unused), (3, 0));
     // No check in the window: nothing.
     assert!(
         store
