@@ -434,6 +434,21 @@ impl Guard {
         info
     }
 
+    /// The practice's profession from the profile this guard keeps for a minute (a practice's
+    /// profession never changes): one read per practice and minute instead of one per
+    /// request. `None` when there is no such practice or it cannot be read now.
+    pub async fn practice_profession(
+        &self,
+        organisation_id: Uuid,
+    ) -> Option<domain::accounts::Profession> {
+        self.org_info(organisation_id)
+            .await
+            .profession
+            .as_deref()?
+            .parse()
+            .ok()
+    }
+
     /// The scopes a request falls in.
     fn scopes(request: &Request<'_>, profession: Option<&str>) -> Vec<Scope> {
         let actor = request.actor;

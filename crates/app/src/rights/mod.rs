@@ -314,7 +314,15 @@ impl<'a> RightsCheck<'a> {
         request: &RightsRequest,
     ) -> Result<RightsOutcome, RightsError> {
         check_care_date(self.ports.clock.today(), request.care_date)?;
-        let profession = caller_profession(self.ports, actor).await?;
+        // The guard's practice profile first (kept for a minute); the store when it has none.
+        let cached = match actor.role {
+            Role::Professional => self.guard.practice_profession(actor.organisation_id).await,
+            _ => None,
+        };
+        let profession = match cached {
+            Some(profession) => profession,
+            None => caller_profession(self.ports, actor).await?,
+        };
         let mut hints = CardHints::of(self.ports, &request.card);
         let verified = hints.verified.take();
         let guarded = hints.request(actor, context.client_addr, request.domain);
