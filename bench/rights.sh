@@ -14,7 +14,9 @@
 #   CPUSTAT=1 bench/rights.sh  (also counts the server's CPU time with `perf stat` for 10 s of
 #                               every round: CPU milliseconds per check, guard off and on, a
 #                               steadier measure of the guard's cost than throughput on a
-#                               saturated machine)
+#                               saturated machine; and compares the CPU per check of the
+#                               guard alone, rempart-guard-bench, run at the end, with the
+#                               server's CPU per check with the guard off)
 #
 # The load runs four times, alternating the guard off ([guard] enabled = false) and on (every
 # check consulted, with its rate limits and baselines raised so that one machine doing
@@ -73,6 +75,9 @@ for round in 1 2; do
     run_load "guard-off-$round" "$WORK/guard-off.toml"
     run_load "guard-on-$round" "$WORK/guard-on.toml"
 done
+echo
+echo "## the guard alone: rempart-guard-bench (its CPU per check, without HTTP, TLS or the database)"
+"$TARGET/release/rempart-guard-bench" --concurrency "$CONCURRENCY" --patients "$BODIES" | tee "$WORK/guard-alone.json"
 python3 - "$WORK" <<'PY'
 import json, sys
 w = sys.argv[1]
@@ -99,6 +104,10 @@ if all(v is not None for v in cpu.values()):
     print("server CPU per check (perf stat task-clock over 10 s / checks in those 10 s): "
           + ", ".join(f"{l} {v:.3f} ms" for l, v in cpu.items())
           + f"; guard cost in CPU: {100 * (c_on / c_off - 1):.1f} %")
+    alone = json.loads(open(f"{w}/guard-alone.json").read().strip().splitlines()[-1])
+    print(f"the guard alone: {alone['cpu_us_per_check']:.2f} us of CPU per check = "
+          f"{100 * alone['cpu_us_per_check'] / (c_off * 1000):.1f} % of the server's CPU per check with the guard off "
+          f"({c_off * 1000:.0f} us)")
 PY
 if [[ -n "${PERF:-}" ]]; then
     wait
