@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Leaf hashes read per query when (re)building the tree.
 const LEAF_PAGE: u64 = 65_536;
+/// Times the writer lets other tasks run to fill a batch before writing it.
+const YIELDS: usize = 4;
 /// Attempts of one batch when other writers keep appending first.
 const ATTEMPTS: usize = 16;
 
@@ -48,13 +50,28 @@ impl Writer {
             let mut appends: Vec<(LedgerEntryRecord, AppendReply)> = Vec::new();
             let mut checkpoints = Vec::new();
             let mut next = Some(first);
-            while let Some(cmd) = next.take() {
-                match cmd {
-                    Command::Append { entry, reply } => appends.push((*entry, reply)),
-                    Command::Checkpoint { force, reply } => checkpoints.push((force, reply)),
+            let mut yields = 0;
+            loop {
+                while let Some(cmd) = next.take() {
+                    match cmd {
+                        Command::Append { entry, reply } => appends.push((*entry, reply)),
+                        Command::Checkpoint { force, reply } => checkpoints.push((force, reply)),
+                    }
+                    if appends.len() < max {
+                        next = rx.try_recv().ok();
+                    }
                 }
-                if appends.len() < max {
-                    next = rx.try_recv().ok();
+                // Let the callers that are about to record (woken by the previous batch's
+                // answers) queue up before writing: a batch written as soon as its first
+                // entry arrives leaves the others for one more durable commit.
+                if appends.len() >= max || yields >= YIELDS {
+                    break;
+                }
+                yields += 1;
+                tokio::task::yield_now().await;
+                next = rx.try_recv().ok();
+                if next.is_none() && yields > 1 {
+                    break;
                 }
             }
             if !appends.is_empty() {
