@@ -6,7 +6,8 @@
 //!
 //! One optician's machine (a client certificate: no session) asks about P distinct patients in
 //! turn, as `bench/rights.sh` does; each check is what `app::rights` asks of the guard:
-//! `Guard::practice_profession`, `Guard::admit`, then `Guard::observe` with a match. The guard
+//! `Guard::check_suspended` (authentication), `Guard::practice_profession`, `Guard::admit`,
+//! then `Guard::observe` with a match. The guard
 //! is on, with the limits and baselines raised as in `bench/common.sh` (`guard_on_config`),
 //! over the in-memory guard store (in the steady state the guard reads its store only to
 //! refresh switches, suspensions and decoys every `poll_ms`, and practices every minute).
@@ -87,8 +88,10 @@ async fn run(guard: Arc<Guard>, actor: Arc<Actor>, from: u64, to: u64, step: u64
             insurer: Some("880000011"),
             domain: Some("OPTI"),
         };
+        // As a request does: the suspension check of authentication, then the rights check's.
+        let suspended = guard.check_suspended(&actor).await.is_err();
         let _profession = guard.practice_profession(actor.organisation_id).await;
-        if guard.admit(&request).await.is_ok() {
+        if !suspended && guard.admit(&request).await.is_ok() {
             guard
                 .observe(&Observation {
                     request,
@@ -156,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "label": "guard alone (practice_profession + admit + observe)",
+            "label": "guard alone (check_suspended + practice_profession + admit + observe)",
             "checks": args.checks,
             "concurrency": concurrency,
             "patients": patients,
