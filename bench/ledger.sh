@@ -8,6 +8,8 @@
 #      then a one-minute window (bisection, then the slice only).
 #
 #   bench/ledger.sh [COUNT]          (default 10000000; about 4.5 GB of disk)
+#   Also times inclusion proofs in the whole tree from the leaves, the proof tiles' derivation,
+#   and the same proofs from the tiles (rempart-ledger-bench --proofs 20).
 #
 # Targets: appends >= 20,000/s; verify of 10 million entries < 60 s; scope of 10 million
 # entries < 60 s. Builds release binaries (in $CARGO_TARGET_DIR when set).
@@ -26,7 +28,7 @@ echo "commit:  $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates be
 echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "## appends: $COUNT entries"
-"$FILL" --data-dir "$WORK/data" --count "$COUNT"
+"$FILL" --data-dir "$WORK/data" --count "$COUNT" --proofs 20
 du -sh "$WORK/data/rempart.sqlite3"
 echo
 echo "## rempart ledger verify"

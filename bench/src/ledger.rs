@@ -25,6 +25,10 @@ struct Args {
     /// Concurrent recorders (requests in flight).
     #[arg(long, default_value_t = 256)]
     concurrency: u64,
+    /// After the appends, time this many inclusion proofs in the whole tree from the leaves,
+    /// then derive the proof tiles (timed), then the same proofs from the tiles.
+    #[arg(long, default_value_t = 0)]
+    proofs: u64,
 }
 
 fn disclosure(i: u64) -> Disclosure {
@@ -84,6 +88,39 @@ async fn main() -> anyhow::Result<()> {
         written as f64 / seconds,
         args.concurrency,
         store.ledger_size().await?
+    );
+    if args.proofs > 0 {
+        proofs(&ledger, args.proofs).await?;
+    }
+    Ok(())
+}
+
+/// Inclusion proofs at spread indexes in the whole tree, with the tiles the store has.
+async fn time_proofs(ledger: &Ledger, n: u64, size: u64) -> anyhow::Result<(f64, Vec<Vec<u8>>)> {
+    let started = Instant::now();
+    let mut roots = Vec::new();
+    for k in 0..n {
+        let index = (k.wrapping_mul(2_654_435_761) + 17) % size;
+        roots.push(ledger.inclusion_proof(index, size).await?.root.to_vec());
+    }
+    Ok((started.elapsed().as_secs_f64() / n as f64, roots))
+}
+
+async fn proofs(ledger: &Ledger, n: u64) -> anyhow::Result<()> {
+    let store = ledger.ports().store.clone();
+    let size = store.ledger_size().await?;
+    let before_tiles = store.ledger_tiles_end().await?;
+    let (leaves, roots) = time_proofs(ledger, n, size).await?;
+    let started = Instant::now();
+    let filled = ledger.fill_tiles().await?;
+    let fill = started.elapsed().as_secs_f64();
+    let (tiles, tiled_roots) = time_proofs(ledger, n, size).await?;
+    anyhow::ensure!(roots == tiled_roots, "the proofs from the tiles differ");
+    println!(
+        "inclusion proofs in a tree of {size}: {:.1} ms each with {before_tiles} tiles stored; \
+         fill_tiles stored {filled} tiles in {fill:.2} s; then {:.2} ms each from the tiles ({n} proofs each way)",
+        leaves * 1000.0,
+        tiles * 1000.0
     );
     Ok(())
 }

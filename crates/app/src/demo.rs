@@ -1520,6 +1520,22 @@ pub(crate) mod tests {
         async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
             self.3.ledger_leaf_hashes(from, to).await
         }
+        async fn insert_ledger_tiles(
+            &self,
+            t: &[crate::ledger::LedgerTileRecord],
+        ) -> Result<(), StoreError> {
+            self.3.insert_ledger_tiles(t).await
+        }
+        async fn ledger_tiles(
+            &self,
+            from: u64,
+            to: u64,
+        ) -> Result<Vec<crate::ledger::LedgerTileRecord>, StoreError> {
+            self.3.ledger_tiles(from, to).await
+        }
+        async fn ledger_tiles_end(&self) -> Result<u64, StoreError> {
+            self.3.ledger_tiles_end().await
+        }
         async fn find_ledger_entries_by_pseudonym(
             &self,
             insurer_id: Uuid,

@@ -110,6 +110,48 @@ pub async fn ledger_entries_page_by_index_and_leaf_hashes_by_range(store: S) {
     assert_eq!(store.ledger_leaf_hashes(8, 20).await.unwrap().len(), 2);
 }
 
+/// Proof tiles: stored once (a second insert of a tile leaves the first), read by range in
+/// order with the gaps left out, and the end is the highest tile plus one.
+pub async fn ledger_tiles_are_stored_once_and_read_by_range(store: S) {
+    use app::ledger::LedgerTileRecord;
+    assert_eq!(store.ledger_tiles_end().await.unwrap(), 0);
+    assert!(store.ledger_tiles(0, 10).await.unwrap().is_empty());
+    let tile = |tile: u64, byte: u8| LedgerTileRecord {
+        tile,
+        hash: vec![byte; 32],
+    };
+    store
+        .insert_ledger_tiles(&[tile(0, 1), tile(1, 2), tile(3, 4)])
+        .await
+        .unwrap();
+    // Tile 1 again with another hash, and a new tile 2, in one call: 1 keeps its hash.
+    store
+        .insert_ledger_tiles(&[tile(1, 9), tile(2, 3)])
+        .await
+        .unwrap();
+    store.insert_ledger_tiles(&[]).await.unwrap();
+    assert_eq!(store.ledger_tiles_end().await.unwrap(), 4);
+    assert_eq!(
+        store.ledger_tiles(1, 3).await.unwrap(),
+        vec![tile(1, 2), tile(2, 3)]
+    );
+    assert_eq!(
+        store.ledger_tiles(0, 100).await.unwrap(),
+        vec![tile(0, 1), tile(1, 2), tile(2, 3), tile(3, 4)]
+    );
+    assert!(store.ledger_tiles(4, 100).await.unwrap().is_empty());
+    // Many at once (several multi-row statements).
+    let many: Vec<_> = (10..1_300u64).map(|t| tile(t, (t % 251) as u8)).collect();
+    store.insert_ledger_tiles(&many).await.unwrap();
+    assert_eq!(store.ledger_tiles_end().await.unwrap(), 1_300);
+    assert_eq!(store.ledger_tiles(10, 1_300).await.unwrap(), many);
+    // A gap is left out of a range.
+    assert_eq!(
+        store.ledger_tiles(3, 11).await.unwrap(),
+        vec![tile(3, 4), tile(10, 10)]
+    );
+}
+
 pub async fn ledger_entries_by_pseudonym_are_newest_first_within_the_insurer(store: S) {
     let mut rows = batch(0, 6);
     let other_insurer = Uuid::from_u128(99);

@@ -142,6 +142,7 @@ macro_rules! conformance_suite {
             ledger_append_not_at_the_size_conflicts_and_writes_nothing,
             concurrent_ledger_appends_at_the_same_index_let_one_win,
             ledger_entries_page_by_index_and_leaf_hashes_by_range,
+            ledger_tiles_are_stored_once_and_read_by_range,
             ledger_entries_by_pseudonym_are_newest_first_within_the_insurer,
             ledger_entries_filter_by_account_organisation_insurer_and_time,
             ledger_checkpoints_are_one_per_size_and_listed_largest_first,

@@ -11,7 +11,8 @@ use crate::codec::{col, corrupt, micros};
 use crate::error::db_err;
 use app::ledger::store::{CHECKPOINT_CONSTRAINT, INDEX_CONSTRAINT};
 use app::ledger::{
-    LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerVerificationRecord,
+    LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerTileRecord,
+    LedgerVerificationRecord,
 };
 use app::store::StoreError;
 use async_trait::async_trait;
@@ -21,6 +22,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 const ENTRY_COLUMNS: &str = "leaf_index, id, at, account_id, organisation_id, credential, insurer_id, pseudonym, categories, purpose, request_id, client_addr, leaf_hash";
+
+/// Tiles per multi-row INSERT (2 parameters each).
+const TILE_CHUNK: usize = 512;
 
 fn index_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Other("ledger index out of range".into()))
@@ -186,6 +190,56 @@ impl LedgerStore for PgStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(|r| col(r, "leaf_hash")).collect()
+    }
+
+    async fn insert_ledger_tiles(&self, tiles: &[LedgerTileRecord]) -> Result<(), StoreError> {
+        if tiles.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for chunk in tiles.chunks(TILE_CHUNK) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO ledger_tiles (tile, hash) ");
+            let mut bad = None;
+            q.push_values(chunk, |mut row, t| match index_i64(t.tile) {
+                Ok(tile) => {
+                    row.push_bind(tile).push_bind(t.hash.clone());
+                }
+                Err(e) => bad = Some(e),
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            q.push(" ON CONFLICT (tile) DO NOTHING");
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn ledger_tiles(&self, from: u64, to: u64) -> Result<Vec<LedgerTileRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tile, hash FROM ledger_tiles WHERE tile >= $1 AND tile < $2 ORDER BY tile",
+        )
+        .bind(index_i64(from)?)
+        .bind(index_i64(to)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerTileRecord {
+                    tile: read_u64(r, "tile")?,
+                    hash: col(r, "hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ledger_tiles_end(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(tile) + 1, 0) AS tiles_end FROM ledger_tiles")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        read_u64(&row, "tiles_end")
     }
 
     async fn find_ledger_entries_by_pseudonym(

@@ -826,6 +826,28 @@ impl app::ledger::LedgerStore for FaultyStore {
         self.inner.ledger_leaf_hashes(from, to).await
     }
 
+    async fn insert_ledger_tiles(
+        &self,
+        tiles: &[app::ledger::LedgerTileRecord],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_ledger_tiles(tiles).await
+    }
+
+    async fn ledger_tiles(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<app::ledger::LedgerTileRecord>, StoreError> {
+        self.check()?;
+        self.inner.ledger_tiles(from, to).await
+    }
+
+    async fn ledger_tiles_end(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.ledger_tiles_end().await
+    }
+
     async fn find_ledger_entries_by_pseudonym(
         &self,
         insurer_id: Uuid,

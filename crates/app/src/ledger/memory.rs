@@ -4,10 +4,11 @@
 
 use super::store::{
     CHECKPOINT_CONSTRAINT, INDEX_CONSTRAINT, LedgerCheckpointRecord, LedgerEntryRecord,
-    LedgerFilter, LedgerStore, LedgerVerificationRecord,
+    LedgerFilter, LedgerStore, LedgerTileRecord, LedgerVerificationRecord,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use uuid::Uuid;
@@ -17,6 +18,7 @@ struct Mem {
     entries: Vec<LedgerEntryRecord>,
     checkpoints: Vec<LedgerCheckpointRecord>,
     verifications: Vec<LedgerVerificationRecord>,
+    tiles: BTreeMap<u64, Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -37,6 +39,11 @@ impl MemLedger {
     /// While set, every append answers `Unavailable` and writes nothing.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Overwrites a stored tile (tests of `rempart ledger verify` and of the proofs).
+    pub fn tamper_tile(&self, tile: u64, hash: Vec<u8>) {
+        self.with(|m| m.tiles.insert(tile, hash));
     }
 
     /// How many append transactions succeeded.
@@ -98,6 +105,31 @@ impl LedgerStore for MemLedger {
                 .map(|e| e.leaf_hash.clone())
                 .collect()
         }))
+    }
+
+    async fn insert_ledger_tiles(&self, tiles: &[LedgerTileRecord]) -> Result<(), StoreError> {
+        self.with(|m| {
+            for t in tiles {
+                m.tiles.entry(t.tile).or_insert_with(|| t.hash.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn ledger_tiles(&self, from: u64, to: u64) -> Result<Vec<LedgerTileRecord>, StoreError> {
+        Ok(self.with(|m| {
+            m.tiles
+                .range(from..to.max(from))
+                .map(|(&tile, hash)| LedgerTileRecord {
+                    tile,
+                    hash: hash.clone(),
+                })
+                .collect()
+        }))
+    }
+
+    async fn ledger_tiles_end(&self) -> Result<u64, StoreError> {
+        Ok(self.with(|m| m.tiles.keys().next_back().map_or(0, |t| t + 1)))
     }
 
     async fn find_ledger_entries_by_pseudonym(

@@ -12,7 +12,9 @@
 //!   concurrent requests share one durable write. If the write fails, every caller of that
 //!   batch gets an error (and must fail its request).
 //! - checkpoints: every [`LedgerConfig::checkpoint_every`] entries (by the writer) and every
-//!   minute ([`Ledger::spawn_checkpointer`], started by `serve` and `demo`) when the tree grew.
+//!   minute ([`Ledger::spawn_checkpointer`], started by `serve` and `demo`) when the tree grew;
+//!   the same minute, the proof tiles of the new whole blocks of 1,024 entries
+//!   ([`Ledger::fill_tiles`]), which proofs read instead of the blocks' leaves.
 //! - [`entry_encoding`]: the canonical, versioned leaf encoding (docs/formats.md).
 
 mod encoding;
@@ -27,7 +29,8 @@ pub use crypto::{checkpoint, merkle};
 pub use encoding::{ENCODING_VERSION, entry_encoding, entry_leaf_hash};
 pub use proofs::{ConsistencyProof, InclusionProof};
 pub use store::{
-    LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerVerificationRecord,
+    LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerTileRecord,
+    LedgerVerificationRecord, TILE_HEIGHT, TILE_LEAVES,
 };
 pub use verify::{Problem, VerifyOptions, VerifyReport, verify};
 
@@ -356,8 +359,15 @@ impl Ledger {
         answer.await.map_err(|_| LedgerError::Stopped)?
     }
 
+    /// Derives and stores the proof tiles of the whole blocks of 1,024 entries appended since
+    /// the last tile (the periodic checkpointer runs it); answers how many it stored.
+    pub async fn fill_tiles(&self) -> Result<u64, LedgerError> {
+        proofs::fill_tiles(self.inner.ports.store.as_ref()).await
+    }
+
     /// Starts the periodic checkpointer: every `checkpoint_period`, a checkpoint if the tree
-    /// grew, until `shutdown` completes (then one last checkpoint).
+    /// grew and the proof tiles of the blocks completed since ([`Ledger::fill_tiles`]), until
+    /// `shutdown` completes (then one last checkpoint).
     pub fn spawn_checkpointer(
         &self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -374,6 +384,9 @@ impl Ledger {
                     _ = ticker.tick() => {
                         if let Err(e) = ledger.checkpoint(false).await {
                             tracing::warn!(error = %e, "periodic ledger checkpoint failed");
+                        }
+                        if let Err(e) = ledger.fill_tiles().await {
+                            tracing::warn!(error = %e, "ledger proof tiles not derived");
                         }
                     }
                     () = &mut shutdown => {

@@ -1,16 +1,23 @@
 //! Inclusion and consistency proofs from the stored leaf hashes.
 //!
 //! A proof's subtree ranges are disjoint (`crypto::merkle::inclusion_ranges`,
-//! `consistency_ranges`), so one pass over the leaf hashes of `[0, tree_size)` computes every
-//! subtree root of the proof and the root(s) of the tree(s): O(tree_size) reading, O(log n)
-//! memory.
+//! `consistency_ranges`), so one pass over `[0, tree_size)` computes every subtree root of the
+//! proof and the root(s) of the tree(s), in O(log n) memory. The pass reads each whole block of
+//! 1,024 leaves as its stored tile (`ledger_tiles`, the block's root, derived by
+//! [`fill_tiles`]) and only the blocks the proof looks inside — the leaf's, the older tree's
+//! last, the ones holding a range smaller than a block — and the leaves after the last tile
+//! leaf by leaf: about `tree_size / 1024 + 3 × 1024` hashes read instead of `tree_size`.
+//! A wrong tile makes a wrong proof, which fails against the signed checkpoint; `rempart
+//! ledger verify` checks every tile.
 
 use super::LedgerError;
-use super::store::LedgerStore;
+use super::store::{LedgerStore, LedgerTileRecord, TILE_HEIGHT, TILE_LEAVES};
 use crypto::merkle::{self, Hash, RootBuilder};
 
 /// Leaf hashes read per query.
 const PAGE: u64 = 65_536;
+/// Tiles read per query.
+const TILE_PAGE: u64 = 65_536;
 
 /// Leaf `index` is in the tree of `tree_size` leaves whose root is `root`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +48,109 @@ struct Pass {
     leaf_at: Option<Hash>,
 }
 
+/// What one pass accumulates: the builders of the proof's ranges, of the whole tree, and the
+/// older root and the leaf asked for.
+struct Acc<'a> {
+    ranges: &'a [(u64, u64)],
+    builders: Vec<RootBuilder>,
+    whole: RootBuilder,
+    snapshot: Option<u64>,
+    root_at: Option<Hash>,
+    leaf: Option<u64>,
+    leaf_at: Option<Hash>,
+}
+
+impl<'a> Acc<'a> {
+    fn new(ranges: &'a [(u64, u64)], snapshot: Option<u64>, leaf: Option<u64>) -> Self {
+        Self {
+            ranges,
+            builders: vec![RootBuilder::new(); ranges.len()],
+            whole: RootBuilder::new(),
+            snapshot,
+            root_at: (snapshot == Some(0)).then(merkle::empty_root),
+            leaf,
+            leaf_at: None,
+        }
+    }
+
+    /// The range holding position `i` (the ranges are disjoint).
+    fn range_at(&self, i: u64) -> Option<usize> {
+        self.ranges.iter().position(|&(a, b)| a <= i && i < b)
+    }
+
+    fn push_leaf(&mut self, i: u64, h: Hash) {
+        self.whole.push(h);
+        if self.leaf == Some(i) {
+            self.leaf_at = Some(h);
+        }
+        if let Some(r) = self.range_at(i) {
+            self.builders[r].push(h);
+        }
+        if self.snapshot == Some(i + 1) {
+            self.root_at = Some(self.whole.root());
+        }
+    }
+
+    /// Whether the block of leaves `a..a + TILE_LEAVES` must be read leaf by leaf: the leaf
+    /// asked for is in it, the older tree ends inside it, or a range of the proof is smaller
+    /// than it (the ranges are aligned perfect subtrees: one that meets the block either
+    /// holds it whole or lies inside it).
+    fn needs_leaves(&self, a: u64) -> bool {
+        let b = a + TILE_LEAVES;
+        self.leaf.is_some_and(|l| a <= l && l < b)
+            || self.snapshot.is_some_and(|s| a < s && s < b)
+            || self
+                .ranges
+                .iter()
+                .any(|&(x, y)| x < b && a < y && y - x < TILE_LEAVES)
+    }
+
+    /// The whole block `a..a + TILE_LEAVES` by its tile (when [`Acc::needs_leaves`] is false).
+    fn push_tile(&mut self, a: u64, h: Hash) -> Result<(), LedgerError> {
+        let misplaced = || LedgerError::Corrupt("a proof tile does not fit the tree".into());
+        if !self.whole.push_subtree(TILE_HEIGHT, h) {
+            return Err(misplaced());
+        }
+        if let Some(r) = self.range_at(a)
+            && !self.builders[r].push_subtree(TILE_HEIGHT, h)
+        {
+            return Err(misplaced());
+        }
+        if self.snapshot == Some(a + TILE_LEAVES) {
+            self.root_at = Some(self.whole.root());
+        }
+        Ok(())
+    }
+}
+
+fn hash32(h: Vec<u8>, what: &str) -> Result<Hash, LedgerError> {
+    h.try_into()
+        .map_err(|_| LedgerError::Corrupt(format!("a {what} is not 32 bytes")))
+}
+
+/// Pushes the stored leaf hashes of `from..to` (all of them must exist).
+async fn push_leaves(
+    store: &dyn LedgerStore,
+    acc: &mut Acc<'_>,
+    from: u64,
+    to: u64,
+) -> Result<(), LedgerError> {
+    let page = store.ledger_leaf_hashes(from, to).await?;
+    if page.len() as u64 != to - from {
+        return Err(LedgerError::Corrupt(format!(
+            "ledger entries are missing between {from} and {to}"
+        )));
+    }
+    for (i, h) in (from..to).zip(page) {
+        acc.push_leaf(i, hash32(h, "leaf hash")?);
+    }
+    Ok(())
+}
+
 /// One pass over `[0, size)`: the roots of `ranges` (disjoint), the root of the whole tree,
-/// the root at `snapshot` leaves and the leaf at `leaf`.
+/// the root at `snapshot` leaves and the leaf at `leaf`. Whole blocks of 1,024 leaves are read
+/// as their stored tile where one exists and the block needs no leaf of its own; the rest
+/// leaf by leaf.
 async fn pass(
     store: &dyn LedgerStore,
     size: u64,
@@ -56,55 +164,83 @@ async fn pass(
             "the tree size is larger than the ledger",
         ));
     }
-    let mut order: Vec<usize> = (0..ranges.len()).collect();
-    order.sort_by_key(|&i| ranges[i].0);
-    let mut builders = vec![RootBuilder::new(); ranges.len()];
-    let mut cursor = 0usize;
-    let mut whole = RootBuilder::new();
-    let mut root_at = if snapshot == Some(0) {
-        Some(merkle::empty_root())
-    } else {
-        None
-    };
-    let mut leaf_at = None;
+    let mut acc = Acc::new(ranges, snapshot, leaf);
+    // Only whole blocks within the tree asked for.
+    let tiled = store.ledger_tiles_end().await?.min(size / TILE_LEAVES);
+    let mut tiles: std::collections::VecDeque<LedgerTileRecord> = Default::default();
+    let mut next_page = 0u64;
     let mut i = 0u64;
     while i < size {
-        let to = size.min(i + PAGE);
-        let page = store.ledger_leaf_hashes(i, to).await?;
-        if page.len() as u64 != to - i {
-            return Err(LedgerError::Corrupt(format!(
-                "ledger entries are missing between {i} and {to}"
-            )));
-        }
-        for h in page {
-            let h: Hash = h
-                .try_into()
-                .map_err(|_| LedgerError::Corrupt("a leaf hash is not 32 bytes".into()))?;
-            whole.push(h);
-            if leaf == Some(i) {
-                leaf_at = Some(h);
+        let block = i / TILE_LEAVES;
+        if block < tiled {
+            if tiles.front().is_none_or(|t| t.tile < block) {
+                tiles.retain(|t| t.tile >= block);
             }
-            while cursor < order.len() && ranges[order[cursor]].1 <= i {
-                cursor += 1;
+            if tiles.is_empty() && next_page <= block {
+                let to = tiled.min(block + TILE_PAGE);
+                tiles.extend(store.ledger_tiles(block, to).await?);
+                next_page = to;
             }
-            if let Some(&r) = order.get(cursor)
-                && ranges[r].0 <= i
-                && i < ranges[r].1
-            {
-                builders[r].push(h);
+            let tile = match tiles.front() {
+                Some(t) if t.tile == block => tiles.pop_front(),
+                _ => None,
+            };
+            match tile {
+                Some(t) if !acc.needs_leaves(i) => acc.push_tile(i, hash32(t.hash, "tile")?)?,
+                // No tile stored for this block, or the proof needs its leaves.
+                _ => push_leaves(store, &mut acc, i, i + TILE_LEAVES).await?,
             }
-            i += 1;
-            if snapshot == Some(i) {
-                root_at = Some(whole.root());
-            }
+            i += TILE_LEAVES;
+        } else {
+            let to = size.min(i + PAGE);
+            push_leaves(store, &mut acc, i, to).await?;
+            i = to;
         }
     }
     Ok(Pass {
-        roots: builders.iter().map(RootBuilder::root).collect(),
-        root: whole.root(),
-        root_at,
-        leaf_at,
+        roots: acc.builders.iter().map(RootBuilder::root).collect(),
+        root: acc.whole.root(),
+        root_at: acc.root_at,
+        leaf_at: acc.leaf_at,
     })
+}
+
+/// Derives and stores the tiles of the whole blocks appended since the last stored tile
+/// (reading their leaf hashes once); answers how many were stored. Run by the checkpointer
+/// ([`super::Ledger::spawn_checkpointer`]), so that the tiles trail the ledger by at most a
+/// period; a proof reads the leaves of any block without a tile.
+pub(crate) async fn fill_tiles(store: &dyn LedgerStore) -> Result<u64, LedgerError> {
+    let full = store.ledger_size().await? / TILE_LEAVES;
+    let mut next = store.ledger_tiles_end().await?;
+    let mut stored = 0;
+    while next < full {
+        let to = full.min(next + PAGE / TILE_LEAVES);
+        let hashes = store
+            .ledger_leaf_hashes(next * TILE_LEAVES, to * TILE_LEAVES)
+            .await?;
+        if hashes.len() as u64 != (to - next) * TILE_LEAVES {
+            return Err(LedgerError::Corrupt(format!(
+                "ledger entries are missing between {} and {}",
+                next * TILE_LEAVES,
+                to * TILE_LEAVES
+            )));
+        }
+        let mut tiles = Vec::new();
+        for (tile, block) in (next..to).zip(hashes.chunks(TILE_LEAVES as usize)) {
+            let mut b = RootBuilder::new();
+            for h in block {
+                b.push(hash32(h.clone(), "leaf hash")?);
+            }
+            tiles.push(LedgerTileRecord {
+                tile,
+                hash: b.root().to_vec(),
+            });
+        }
+        store.insert_ledger_tiles(&tiles).await?;
+        stored += to - next;
+        next = to;
+    }
+    Ok(stored)
 }
 
 pub(crate) async fn inclusion(

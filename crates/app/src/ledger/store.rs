@@ -13,6 +13,21 @@ pub const INDEX_CONSTRAINT: &str = "ledger_entries_pkey";
 /// The constraint named by `Conflict` when a checkpoint of that tree size exists.
 pub const CHECKPOINT_CONSTRAINT: &str = "ledger_checkpoints_pkey";
 
+/// Leaves per proof tile: 2^`TILE_HEIGHT`.
+pub const TILE_HEIGHT: u32 = 10;
+/// Leaves per proof tile (1,024).
+pub const TILE_LEAVES: u64 = 1 << TILE_HEIGHT;
+
+/// A proof tile: the Merkle root of the 1,024 leaves `tile * 1024 .. (tile + 1) * 1024`,
+/// derived from the stored leaf hashes (`ledger_tiles`). Proofs read the tiles of whole
+/// blocks instead of their leaves; `rempart ledger verify` checks every tile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTileRecord {
+    pub tile: u64,
+    /// 32 bytes.
+    pub hash: Vec<u8>,
+}
+
 /// One ledger entry as stored. The text fields hold exactly what was hashed (the codes of
 /// `app::ledger`), so that `rempart ledger verify` re-encodes what is stored, whatever it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +121,16 @@ pub trait LedgerStore: Send + Sync {
 
     /// The stored leaf hashes of indexes `from..to`, by index (fewer if entries are missing).
     async fn ledger_leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// Stores proof tiles; a tile already stored is left as it is (every process derives the
+    /// same one from the same leaves).
+    async fn insert_ledger_tiles(&self, tiles: &[LedgerTileRecord]) -> Result<(), StoreError>;
+
+    /// The stored tiles numbered `from..to`, by number (fewer when some are not stored).
+    async fn ledger_tiles(&self, from: u64, to: u64) -> Result<Vec<LedgerTileRecord>, StoreError>;
+
+    /// The highest stored tile number plus one (0 when none).
+    async fn ledger_tiles_end(&self) -> Result<u64, StoreError>;
 
     /// The entries of one beneficiary pseudonym at one insurer, newest first, below `before`.
     async fn find_ledger_entries_by_pseudonym(

@@ -8,6 +8,9 @@
 //! equal the signed root, and the signature must verify with a ledger key. A checkpoint whose
 //! size is beyond the entries means entries were removed from the end.
 //!
+//! The proof tiles (`ledger_tiles`, the roots of whole blocks of 1,024 entries that proofs
+//! read) are checked too: a tile that is not its block's root is named (`TileChanged`).
+//!
 //! What it cannot name precisely: an attacker who edits an entry AND rewrites its stored leaf
 //! hash is caught by the first checkpoint after the entry, and the report names the range
 //! between the last matching checkpoint and that one (`first_bad_index` is the start of the
@@ -15,7 +18,9 @@
 
 use super::LedgerError;
 use super::encoding::entry_leaf_hash;
-use super::store::{LedgerCheckpointRecord, LedgerEntryRecord, LedgerStore};
+use super::store::{
+    LedgerCheckpointRecord, LedgerEntryRecord, LedgerStore, LedgerTileRecord, TILE_LEAVES,
+};
 use crypto::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crypto::merkle::{Hash, RootBuilder};
 use std::sync::Arc;
@@ -42,6 +47,9 @@ pub enum Problem {
     BadSignature { tree_size: u64 },
     /// The witness checkpoint does not verify or is not for this ledger.
     BadWitness(String),
+    /// The stored proof tile `tile` is not the root of its 1,024 entries (which are intact):
+    /// proofs over that block would not verify.
+    TileChanged { tile: u64 },
 }
 
 impl Problem {
@@ -52,7 +60,9 @@ impl Problem {
             | Problem::EntryMissing { index }
             | Problem::EntriesRemoved { index, .. } => Some(*index),
             Problem::RootMismatch { first_index, .. } => Some(*first_index),
-            Problem::BadSignature { .. } | Problem::BadWitness(_) => None,
+            Problem::BadSignature { .. } | Problem::BadWitness(_) | Problem::TileChanged { .. } => {
+                None
+            }
         }
     }
 
@@ -78,6 +88,11 @@ impl Problem {
                 format!("the checkpoint of size {tree_size} has no valid ledger signature")
             }
             Problem::BadWitness(why) => format!("the witness checkpoint is refused: {why}"),
+            Problem::TileChanged { tile } => format!(
+                "proof tile {tile} (entries {} to {}) does not match its entries, which are intact: proofs over them would not verify (docs/operating.md, \"Ledger\")",
+                tile * TILE_LEAVES,
+                (tile + 1) * TILE_LEAVES - 1
+            ),
         }
     }
 }
@@ -114,6 +129,60 @@ impl VerifyReport {
             ),
             Some(p) => p.describe(),
         }
+    }
+}
+
+/// Tiles read per query.
+const TILE_PAGE: u64 = 65_536;
+
+/// The stored proof tiles, checked as the recomputed tree passes each block: a tree of the
+/// tiles (each a leaf) grows as the entries' tree does, ten levels lower, so at each block's
+/// end the top of the tiles' tree must equal the top of the entries' tree. Checks the tiles
+/// stored from 0 on, up to the first one missing.
+struct Tiles {
+    store: Arc<dyn LedgerStore>,
+    buffer: std::collections::VecDeque<LedgerTileRecord>,
+    fetched: u64,
+    end: u64,
+    tree: RootBuilder,
+}
+
+impl Tiles {
+    async fn new(store: Arc<dyn LedgerStore>) -> Result<Self, LedgerError> {
+        let end = store.ledger_tiles_end().await?;
+        Ok(Self {
+            store,
+            buffer: Default::default(),
+            fetched: 0,
+            end,
+            tree: RootBuilder::new(),
+        })
+    }
+
+    /// Called when the entries' `tree` has just completed block `tree.size() / 1024 - 1`.
+    async fn check(&mut self, tree: &RootBuilder) -> Result<Option<Problem>, LedgerError> {
+        let block = tree.size() / TILE_LEAVES - 1;
+        if self.tree.size() != block || block >= self.end {
+            return Ok(None);
+        }
+        if self.buffer.is_empty() && self.fetched <= block {
+            let to = self.end.min(block + TILE_PAGE);
+            self.buffer
+                .extend(self.store.ledger_tiles(block, to).await?);
+            self.fetched = to;
+        }
+        let Some(tile) = self.buffer.pop_front().filter(|t| t.tile == block) else {
+            // A gap: the tiles after it are not checked (nor used by proofs past it).
+            self.end = block;
+            return Ok(None);
+        };
+        let Ok(hash) = <[u8; 32]>::try_from(tile.hash.as_slice()) else {
+            return Ok(Some(Problem::TileChanged { tile: block }));
+        };
+        self.tree.push(hash);
+        let ours = self.tree.subtrees().last().map(|&(_, h)| h);
+        let theirs = tree.subtrees().last().map(|&(_, h)| h);
+        Ok((ours != theirs).then_some(Problem::TileChanged { tile: block }))
     }
 }
 
@@ -198,6 +267,7 @@ pub async fn verify(
         }
     });
 
+    let mut tiles = Tiles::new(store.clone()).await?;
     let mut tree = RootBuilder::new();
     let mut next_target = 0usize;
     // The size of the last checkpoint that matched (the start of a mismatch range).
@@ -243,6 +313,12 @@ pub async fn verify(
             }
             tree.push(leaf);
             if let Some(p) = check_targets(&tree, &mut next_target, &mut last_good, &mut report) {
+                report.problem = Some(p);
+                break;
+            }
+            if tree.size().is_multiple_of(TILE_LEAVES)
+                && let Some(p) = tiles.check(&tree).await?
+            {
                 report.problem = Some(p);
                 break;
             }

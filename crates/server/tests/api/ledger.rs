@@ -272,6 +272,12 @@ impl Deployment {
 /// A deployment with `n` recorded disclosures and a checkpoint every 10 entries (and one at
 /// the end), written through the real store and key provider, as a server would.
 async fn deployment(backend: Backend, n: u64) -> Option<Deployment> {
+    deployment_with(backend, n, 10).await.map(|(d, _)| d)
+}
+
+/// A deployment with `n` recorded disclosures, a checkpoint every `every` entries (and one at
+/// the end), and its ledger. With `every` above `n`, recorded 200 at a time.
+async fn deployment_with(backend: Backend, n: u64, every: u64) -> Option<(Deployment, Ledger)> {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -321,16 +327,25 @@ async fn deployment(backend: Backend, n: u64) -> Option<Deployment> {
     let ledger = Ledger::new(
         ports,
         LedgerConfig {
-            checkpoint_every: 10,
+            checkpoint_every: every,
             ..LedgerConfig::default()
         },
     );
-    // One at a time, so that a checkpoint is made at each multiple of 10.
-    for i in 0..n {
-        ledger.record(disclosure(i)).await.unwrap();
+    if every > n {
+        let mut recorded = 0;
+        while recorded < n {
+            let now = 200.min(n - recorded);
+            record_concurrently(&ledger, now).await;
+            recorded += now;
+        }
+    } else {
+        // One at a time, so that a checkpoint is made at each multiple of `every`.
+        for i in 0..n {
+            ledger.record(disclosure(i)).await.unwrap();
+        }
     }
     ledger.checkpoint(true).await.unwrap();
-    Some(Deployment { dir, pg })
+    Some((Deployment { dir, pg }, ledger))
 }
 
 fn stderr(o: &Output) -> String {
@@ -415,3 +430,99 @@ async fn verify_passes_then_names_the_first_edited_deleted_swapped_or_cut_entry(
 }
 
 backend_tests!(verify_passes_then_names_the_first_edited_deleted_swapped_or_cut_entry);
+
+/// Proof tiles: the checkpointer's `fill_tiles` stores the root of each whole block of 1,024
+/// entries once; proofs read them and stay exactly the proofs computed from the leaves (and
+/// verify against the roots of the leaves); `rempart ledger verify` names a changed tile, and a
+/// proof over it no longer verifies.
+async fn proofs_read_the_tiles_and_verify_checks_them(backend: Backend) {
+    use app::ledger::merkle::root;
+    let Some((d, ledger)) = deployment_with(backend, 2_600, 100_000).await else {
+        return;
+    };
+    let store = ledger.ports().store.clone();
+    let leaves: Vec<Hash> = store
+        .ledger_leaf_hashes(0, 2_600)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.try_into().unwrap())
+        .collect();
+    assert_eq!(leaves.len(), 2_600);
+    let inclusions = [
+        (0u64, 2_600u64),
+        (5, 1_024),
+        (700, 2_049),
+        (1_023, 2_600),
+        (1_024, 2_600),
+        (1_500, 2_600),
+        (2_047, 2_048),
+        (2_048, 2_600),
+        (2_599, 2_600),
+    ];
+    let consistencies = [
+        (1u64, 2_600u64),
+        (1_000, 2_600),
+        (1_024, 2_600),
+        (1_500, 2_048),
+        (2_047, 2_049),
+        (2_048, 2_600),
+    ];
+    let mut from_leaves = Vec::new();
+    for &(i, n) in &inclusions {
+        from_leaves.push(ledger.inclusion_proof(i, n).await.unwrap().path);
+    }
+    for &(m, n) in &consistencies {
+        from_leaves.push(ledger.consistency_proof(m, n).await.unwrap().path);
+    }
+
+    assert_eq!(store.ledger_tiles_end().await.unwrap(), 0);
+    assert_eq!(ledger.fill_tiles().await.unwrap(), 2);
+    assert_eq!(ledger.fill_tiles().await.unwrap(), 0, "nothing new");
+    let tiles = store.ledger_tiles(0, 10).await.unwrap();
+    assert_eq!(tiles.len(), 2);
+    assert_eq!(tiles[0].hash, root(&leaves[..1_024]).to_vec());
+    assert_eq!(tiles[1].hash, root(&leaves[1_024..2_048]).to_vec());
+
+    let mut from_tiles = Vec::new();
+    for &(i, n) in &inclusions {
+        let p = ledger.inclusion_proof(i, n).await.unwrap();
+        let n_leaves = usize::try_from(n).unwrap();
+        assert_eq!(p.root, root(&leaves[..n_leaves]));
+        verify_inclusion(
+            &leaves[usize::try_from(i).unwrap()],
+            i,
+            n,
+            &p.path,
+            &root(&leaves[..n_leaves]),
+        )
+        .unwrap();
+        from_tiles.push(p.path);
+    }
+    for &(m, n) in &consistencies {
+        let p = ledger.consistency_proof(m, n).await.unwrap();
+        let (m_leaves, n_leaves) = (usize::try_from(m).unwrap(), usize::try_from(n).unwrap());
+        verify_consistency(
+            m,
+            n,
+            &root(&leaves[..m_leaves]),
+            &root(&leaves[..n_leaves]),
+            &p.path,
+        )
+        .unwrap();
+        from_tiles.push(p.path);
+    }
+    assert_eq!(from_tiles, from_leaves);
+
+    let ok = d.rempart(&["ledger", "verify", "--json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+
+    // Tile 1 replaced by tile 0's hash: named by verify; a proof over it fails.
+    d.sql("UPDATE ledger_tiles SET hash = (SELECT hash FROM ledger_tiles WHERE tile = 0) WHERE tile = 1");
+    assert_fails_naming(&d, "proof tile 1 (entries 1024 to 2047)");
+    let p = ledger.inclusion_proof(100, 2_600).await.unwrap();
+    assert!(verify_inclusion(&leaves[100], 100, 2_600, &p.path, &root(&leaves)).is_err());
+    d.drop_database();
+}
+
+backend_tests!(proofs_read_the_tiles_and_verify_checks_them);
