@@ -355,7 +355,7 @@ impl GuardStore for PgStore {
     ) -> Result<Vec<app::guard::engagements::UnusedChecks>, StoreError> {
         let rows = sqlx::query(
             "SELECT e.actor_id AS account_id, e.organisation_id AS organisation_id, COUNT(*) AS due, \
-             SUM(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = e.organisation_id AND i.created_at >= e.created_at AND i.created_at <= e.created_at + make_interval(hours => $3) AND i.engagement_id = e.id) \
+             SUM(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.engagement_id = e.id AND i.created_at <= e.created_at + make_interval(hours => $3)) \
                    OR EXISTS (SELECT 1 FROM approvals a WHERE a.engagement_id = e.id AND a.created_at <= e.created_at + make_interval(hours => $3)) THEN 0 ELSE 1 END) AS unused \
              FROM engagements e WHERE e.created_at >= $1 AND e.created_at < $2 \
              GROUP BY e.actor_id, e.organisation_id ORDER BY e.actor_id, e.organisation_id",

@@ -370,15 +370,9 @@ impl GuardStore for SqliteStore {
         to: OffsetDateTime,
         within_hours: u32,
     ) -> Result<Vec<app::guard::engagements::UnusedChecks>, StoreError> {
-        // An engagement's invoice is found through the practice's invoices by time (the index
-        // `invoices_organisation`, which carries the engagement): from the check to the end of
-        // the window plus the delay, then the exact delay per engagement.
-        let last = to
-            .checked_add(time::Duration::hours(i64::from(within_hours)) + time::Duration::SECOND)
-            .ok_or_else(|| StoreError::Other("review window out of the storable range".into()))?;
         let rows = sqlx::query(
             "SELECT e.actor_id AS account_id, e.organisation_id AS organisation_id, COUNT(*) AS due, \
-             SUM(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = e.organisation_id AND i.created_at >= e.created_at AND i.created_at < ?4 AND i.engagement_id = e.id AND julianday(i.created_at) <= julianday(e.created_at) + ?3 / 24.0) \
+             SUM(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.engagement_id = e.id AND julianday(i.created_at) <= julianday(e.created_at) + ?3 / 24.0) \
                    OR EXISTS (SELECT 1 FROM approvals a WHERE a.engagement_id = e.id AND julianday(a.created_at) <= julianday(e.created_at) + ?3 / 24.0) THEN 0 ELSE 1 END) AS unused \
              FROM engagements e WHERE e.created_at >= ?1 AND e.created_at < ?2 \
              GROUP BY e.actor_id, e.organisation_id ORDER BY e.actor_id, e.organisation_id",
@@ -386,7 +380,6 @@ impl GuardStore for SqliteStore {
         .bind(timestamp_text(from)?)
         .bind(timestamp_text(to)?)
         .bind(f64::from(within_hours))
-        .bind(timestamp_text(last)?)
         .fetch_all(&self.reader)
         .await
         .map_err(db_err)?;
