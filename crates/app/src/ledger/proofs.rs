@@ -52,6 +52,10 @@ struct Pass {
 /// older root and the leaf asked for.
 struct Acc<'a> {
     ranges: &'a [(u64, u64)],
+    /// The ranges' positions by start, and the first one not yet passed (positions are
+    /// pushed in increasing order).
+    order: Vec<usize>,
+    cursor: usize,
     builders: Vec<RootBuilder>,
     whole: RootBuilder,
     snapshot: Option<u64>,
@@ -62,8 +66,12 @@ struct Acc<'a> {
 
 impl<'a> Acc<'a> {
     fn new(ranges: &'a [(u64, u64)], snapshot: Option<u64>, leaf: Option<u64>) -> Self {
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&r| ranges[r].0);
         Self {
             ranges,
+            order,
+            cursor: 0,
             builders: vec![RootBuilder::new(); ranges.len()],
             whole: RootBuilder::new(),
             snapshot,
@@ -73,9 +81,18 @@ impl<'a> Acc<'a> {
         }
     }
 
-    /// The range holding position `i` (the ranges are disjoint).
-    fn range_at(&self, i: u64) -> Option<usize> {
-        self.ranges.iter().position(|&(a, b)| a <= i && i < b)
+    /// The range holding position `i` (the ranges are disjoint; `i` never decreases from one
+    /// call to the next).
+    fn range_at(&mut self, i: u64) -> Option<usize> {
+        while self
+            .order
+            .get(self.cursor)
+            .is_some_and(|&r| self.ranges[r].1 <= i)
+        {
+            self.cursor += 1;
+        }
+        let r = *self.order.get(self.cursor)?;
+        (self.ranges[r].0 <= i).then_some(r)
     }
 
     fn push_leaf(&mut self, i: u64, h: Hash) {
