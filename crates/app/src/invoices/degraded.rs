@@ -80,7 +80,7 @@ pub(crate) async fn quote(
     info: super::ClaimContextInfo,
 ) -> Result<(Quoted, Option<Rate>), F> {
     let request_id = info.request_id;
-    let profession = crate::rights::caller_profession(ports, actor)
+    let profession = crate::rights::caller_profession(ports, guard, actor)
         .await
         .map_err(rights_failure)?;
     let patient = request

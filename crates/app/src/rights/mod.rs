@@ -194,9 +194,18 @@ pub enum Evaluation {
 }
 
 /// The profession of a caller that may run rights checks: a practice's person or machine.
-pub async fn caller_profession(ports: &Ports, actor: &Actor) -> Result<Profession, RightsError> {
+/// Read from the practice profile the guard keeps for a minute (a profession never changes),
+/// from the store when the guard has none.
+pub async fn caller_profession(
+    ports: &Ports,
+    guard: &Guard,
+    actor: &Actor,
+) -> Result<Profession, RightsError> {
     if actor.role != Role::Professional {
         return Err(RightsError::Forbidden);
+    }
+    if let Some(profession) = guard.practice_profession(actor.organisation_id).await {
+        return Ok(profession);
     }
     match ports.store.get_practice(actor.organisation_id).await {
         Ok(practice) => Ok(practice.profession),
@@ -314,15 +323,7 @@ impl<'a> RightsCheck<'a> {
         request: &RightsRequest,
     ) -> Result<RightsOutcome, RightsError> {
         check_care_date(self.ports.clock.today(), request.care_date)?;
-        // The guard's practice profile first (kept for a minute); the store when it has none.
-        let cached = match actor.role {
-            Role::Professional => self.guard.practice_profession(actor.organisation_id).await,
-            _ => None,
-        };
-        let profession = match cached {
-            Some(profession) => profession,
-            None => caller_profession(self.ports, actor).await?,
-        };
+        let profession = caller_profession(self.ports, self.guard, actor).await?;
         let mut hints = CardHints::of(self.ports, &request.card);
         let verified = hints.verified.take();
         let guarded = hints.request(actor, context.client_addr, request.domain);

@@ -54,7 +54,7 @@ async fn domains_of(
     state: &AppState,
     actor: &app::accounts::Actor,
 ) -> Result<Vec<&'static str>, ApiError> {
-    match app::rights::caller_profession(&state.ports, actor).await {
+    match app::rights::caller_profession(&state.ports, &state.guard, actor).await {
         Ok(p) => Ok(p.domains().iter().map(|d| d.code()).collect()),
         Err(RightsError::Forbidden) => Ok(Vec::new()),
         Err(e) => Err(crate::api::rights::problem(e)),
