@@ -196,19 +196,16 @@ impl LedgerStore for PgStore {
         if tiles.is_empty() {
             return Ok(());
         }
+        let rows = tiles
+            .iter()
+            .map(|t| Ok((index_i64(t.tile)?, t.hash.as_slice())))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        for chunk in tiles.chunks(TILE_CHUNK) {
+        for chunk in rows.chunks(TILE_CHUNK) {
             let mut q = sqlx::QueryBuilder::new("INSERT INTO ledger_tiles (tile, hash) ");
-            let mut bad = None;
-            q.push_values(chunk, |mut row, t| match index_i64(t.tile) {
-                Ok(tile) => {
-                    row.push_bind(tile).push_bind(t.hash.clone());
-                }
-                Err(e) => bad = Some(e),
+            q.push_values(chunk, |mut row, &(tile, hash)| {
+                row.push_bind(tile).push_bind(hash);
             });
-            if let Some(e) = bad {
-                return Err(e);
-            }
             q.push(" ON CONFLICT (tile) DO NOTHING");
             q.build().execute(&mut *tx).await.map_err(db_err)?;
         }

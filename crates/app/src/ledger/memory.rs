@@ -41,11 +41,6 @@ impl MemLedger {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    /// Overwrites a stored tile (tests of `rempart ledger verify` and of the proofs).
-    pub fn tamper_tile(&self, tile: u64, hash: Vec<u8>) {
-        self.with(|m| m.tiles.insert(tile, hash));
-    }
-
     /// How many append transactions succeeded.
     pub fn appends(&self) -> usize {
         self.appends.load(Ordering::SeqCst)

@@ -140,9 +140,53 @@ impl<'a> Acc<'a> {
     }
 }
 
-fn hash32(h: Vec<u8>, what: &str) -> Result<Hash, LedgerError> {
+/// A stored hash as a `Hash` (`Corrupt` naming `what` when it is not 32 bytes).
+pub(super) fn hash32(h: Vec<u8>, what: &str) -> Result<Hash, LedgerError> {
     h.try_into()
         .map_err(|_| LedgerError::Corrupt(format!("a {what} is not 32 bytes")))
+}
+
+/// The stored tiles, asked block by block in increasing order and read a page at a time
+/// (for proofs, and for `verify`'s check of the tiles).
+pub(super) struct TileCursor {
+    /// No tile is read at or past this block.
+    end: u64,
+    buffer: std::collections::VecDeque<LedgerTileRecord>,
+    /// Every stored tile below this block has been read.
+    fetched: u64,
+}
+
+impl TileCursor {
+    pub(super) fn new(end: u64) -> Self {
+        Self {
+            end,
+            buffer: Default::default(),
+            fetched: 0,
+        }
+    }
+
+    /// The stored tile of `block`; `None` when it is not stored or `block` is past the end.
+    pub(super) async fn tile(
+        &mut self,
+        store: &dyn LedgerStore,
+        block: u64,
+    ) -> Result<Option<LedgerTileRecord>, LedgerError> {
+        if block >= self.end {
+            return Ok(None);
+        }
+        while self.buffer.front().is_some_and(|t| t.tile < block) {
+            self.buffer.pop_front();
+        }
+        if self.buffer.is_empty() && self.fetched <= block {
+            let to = self.end.min(block + TILE_PAGE);
+            self.buffer.extend(store.ledger_tiles(block, to).await?);
+            self.fetched = to;
+        }
+        Ok(match self.buffer.front() {
+            Some(t) if t.tile == block => self.buffer.pop_front(),
+            _ => None,
+        })
+    }
 }
 
 /// Pushes the stored leaf hashes of `from..to` (all of them must exist).
@@ -184,25 +228,12 @@ async fn pass(
     let mut acc = Acc::new(ranges, snapshot, leaf);
     // Only whole blocks within the tree asked for.
     let tiled = store.ledger_tiles_end().await?.min(size / TILE_LEAVES);
-    let mut tiles: std::collections::VecDeque<LedgerTileRecord> = Default::default();
-    let mut next_page = 0u64;
+    let mut tiles = TileCursor::new(tiled);
     let mut i = 0u64;
     while i < size {
         let block = i / TILE_LEAVES;
         if block < tiled {
-            if tiles.front().is_none_or(|t| t.tile < block) {
-                tiles.retain(|t| t.tile >= block);
-            }
-            if tiles.is_empty() && next_page <= block {
-                let to = tiled.min(block + TILE_PAGE);
-                tiles.extend(store.ledger_tiles(block, to).await?);
-                next_page = to;
-            }
-            let tile = match tiles.front() {
-                Some(t) if t.tile == block => tiles.pop_front(),
-                _ => None,
-            };
-            match tile {
+            match tiles.tile(store, block).await? {
                 Some(t) if !acc.needs_leaves(i) => acc.push_tile(i, hash32(t.hash, "tile")?)?,
                 // No tile stored for this block, or the proof needs its leaves.
                 _ => push_leaves(store, &mut acc, i, i + TILE_LEAVES).await?,
@@ -242,17 +273,17 @@ pub(crate) async fn fill_tiles(store: &dyn LedgerStore) -> Result<u64, LedgerErr
                 to * TILE_LEAVES
             )));
         }
-        let mut tiles = Vec::new();
-        for (tile, block) in (next..to).zip(hashes.chunks(TILE_LEAVES as usize)) {
-            let mut b = RootBuilder::new();
-            for h in block {
-                b.push(hash32(h.clone(), "leaf hash")?);
-            }
-            tiles.push(LedgerTileRecord {
+        let leaves = hashes
+            .into_iter()
+            .map(|h| hash32(h, "leaf hash"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tiles: Vec<LedgerTileRecord> = (next..to)
+            .zip(leaves.chunks(TILE_LEAVES as usize))
+            .map(|(tile, block)| LedgerTileRecord {
                 tile,
-                hash: b.root().to_vec(),
-            });
-        }
+                hash: merkle::root(block).to_vec(),
+            })
+            .collect();
         store.insert_ledger_tiles(&tiles).await?;
         stored += to - next;
         next = to;

@@ -18,9 +18,8 @@
 
 use super::LedgerError;
 use super::encoding::entry_leaf_hash;
-use super::store::{
-    LedgerCheckpointRecord, LedgerEntryRecord, LedgerStore, LedgerTileRecord, TILE_LEAVES,
-};
+use super::proofs::TileCursor;
+use super::store::{LedgerCheckpointRecord, LedgerEntryRecord, LedgerStore, TILE_LEAVES};
 use crypto::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crypto::merkle::{Hash, RootBuilder};
 use std::sync::Arc;
@@ -132,18 +131,13 @@ impl VerifyReport {
     }
 }
 
-/// Tiles read per query.
-const TILE_PAGE: u64 = 65_536;
-
 /// The stored proof tiles, checked as the recomputed tree passes each block: a tree of the
 /// tiles (each a leaf) grows as the entries' tree does, ten levels lower, so at each block's
 /// end the top of the tiles' tree must equal the top of the entries' tree. Checks the tiles
-/// stored from 0 on, up to the first one missing.
+/// stored from 0 on, up to the first one missing (the tiles' tree stops growing there).
 struct Tiles {
     store: Arc<dyn LedgerStore>,
-    buffer: std::collections::VecDeque<LedgerTileRecord>,
-    fetched: u64,
-    end: u64,
+    cursor: TileCursor,
     tree: RootBuilder,
 }
 
@@ -152,9 +146,7 @@ impl Tiles {
         let end = store.ledger_tiles_end().await?;
         Ok(Self {
             store,
-            buffer: Default::default(),
-            fetched: 0,
-            end,
+            cursor: TileCursor::new(end),
             tree: RootBuilder::new(),
         })
     }
@@ -162,18 +154,10 @@ impl Tiles {
     /// Called when the entries' `tree` has just completed block `tree.size() / 1024 - 1`.
     async fn check(&mut self, tree: &RootBuilder) -> Result<Option<Problem>, LedgerError> {
         let block = tree.size() / TILE_LEAVES - 1;
-        if self.tree.size() != block || block >= self.end {
+        if self.tree.size() != block {
             return Ok(None);
         }
-        if self.buffer.is_empty() && self.fetched <= block {
-            let to = self.end.min(block + TILE_PAGE);
-            self.buffer
-                .extend(self.store.ledger_tiles(block, to).await?);
-            self.fetched = to;
-        }
-        let Some(tile) = self.buffer.pop_front().filter(|t| t.tile == block) else {
-            // A gap: the tiles after it are not checked (nor used by proofs past it).
-            self.end = block;
+        let Some(tile) = self.cursor.tile(self.store.as_ref(), block).await? else {
             return Ok(None);
         };
         let Ok(hash) = <[u8; 32]>::try_from(tile.hash.as_slice()) else {

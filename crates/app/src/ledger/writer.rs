@@ -9,6 +9,7 @@
 //! `Conflict` on the first index: PostgreSQL with several servers).
 
 use super::encoding::entry_leaf_hash;
+use super::proofs::hash32;
 use super::store::{CHECKPOINT_CONSTRAINT, INDEX_CONSTRAINT};
 use super::{
     Command, LedgerCheckpointRecord, LedgerConfig, LedgerEntryRecord, LedgerError, Receipt,
@@ -16,7 +17,7 @@ use super::{
 use crate::Ports;
 use crate::store::StoreError;
 use crypto::checkpoint::Checkpoint;
-use crypto::merkle::{Hash, RootBuilder};
+use crypto::merkle::RootBuilder;
 use tokio::sync::{mpsc, oneshot};
 
 /// Leaf hashes read per query when (re)building the tree.
@@ -102,10 +103,7 @@ impl Writer {
                 )));
             }
             for h in hashes {
-                let h: Hash = h
-                    .try_into()
-                    .map_err(|_| LedgerError::Corrupt("a leaf hash is not 32 bytes".into()))?;
-                tree.push(h);
+                tree.push(hash32(h, "leaf hash")?);
             }
         }
         Ok(self.tree.insert(tree))
