@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::portal::{require_visitor, show_time};
 use app::ledger::LedgerFilter;
+use app::store::StoreError;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -146,13 +147,24 @@ async fn page(
     };
     let store = state.ports.store.as_ref();
     let (entries, error) = match form.filter() {
-        Ok(filter) => (
-            store
-                .find_ledger_entries(&filter)
-                .await
-                .map_err(ApiError::internal)?,
-            None,
-        ),
+        Ok(mut filter) => {
+            // The ledger has no index by account: an account's entries are read through its
+            // organisation's (an account belongs to one organisation for life).
+            if let (Some(account), None) = (filter.account_id, filter.organisation_id) {
+                match store.get_account(account).await {
+                    Ok(a) => filter.organisation_id = Some(a.organisation_id),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(ApiError::internal(e)),
+                }
+            }
+            (
+                store
+                    .find_ledger_entries(&filter)
+                    .await
+                    .map_err(ApiError::internal)?,
+                None,
+            )
+        }
         Err(e) => (Vec::new(), Some(e)),
     };
     let next = (entries.len() == PAGE as usize)

@@ -54,15 +54,17 @@ async fn auditors_see_the_ledger_filtered_with_checkpoints_and_others_do_not(bac
     let practice = app.given_organisation(OrganisationKind::Practice).await;
     let auditor = app.enrol(Role::Auditor, operator).await;
     let pro = app.enrol(Role::Professional, practice).await;
+    let colleague = app.enrol(Role::Professional, practice).await;
+    disclose(&app, colleague.account_id, practice, 2).await;
     disclose(&app, pro.account_id, practice, 3).await;
 
     let page = app.get_as(&auditor, "/console/ledger").await;
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
-    assert_eq!(page.matches("<td>rights_check</td>").count(), 3, "{page}");
+    assert_eq!(page.matches("<td>rights_check</td>").count(), 5, "{page}");
     assert!(page.contains(&practice.to_string()));
-    assert!(page.contains(r#"id="ledger-size">3<"#), "{page}");
-    assert!(page.contains("<td>3</td>"), "the checkpoint of tree size 3");
+    assert!(page.contains(r#"id="ledger-size">5<"#), "{page}");
+    assert!(page.contains("<td>5</td>"), "the checkpoint of tree size 5");
     assert!(page.contains("Never verified"));
 
     // Another organisation's filter: none of these entries.
@@ -86,6 +88,30 @@ async fn auditors_see_the_ledger_filtered_with_checkpoints_and_others_do_not(bac
         .await
         .unwrap();
     assert_eq!(mine.matches("<td>rights_check</td>").count(), 3);
+    assert!(!mine.contains(&colleague.account_id.to_string()), "{mine}");
+    // The colleague's, read through the practice's index like any account's.
+    let theirs = app
+        .get_as(
+            &auditor,
+            &format!("/console/ledger?account={}", colleague.account_id),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(theirs.matches("<td>rights_check</td>").count(), 2);
+    assert!(!theirs.contains(&pro.account_id.to_string()), "{theirs}");
+    // An account id the store does not know (no organisation to read through): found by
+    // reading the ledger backwards.
+    let unknown = Uuid::from_u128(77);
+    disclose(&app, unknown, practice, 1).await;
+    let by_unknown = app
+        .get_as(&auditor, &format!("/console/ledger?account={unknown}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(by_unknown.matches("<td>rights_check</td>").count(), 1);
     // A bad filter names the field.
     let bad = app
         .get_as(&auditor, "/console/ledger?from=yesterday")
