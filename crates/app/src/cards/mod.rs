@@ -12,6 +12,7 @@
 
 use crate::Ports;
 use crate::keys::Vault;
+use crate::ledger::{DataCategory, Disclosure, Ledger, Purpose};
 use crate::store::{CardRecord, ContractRecord, InsurerRecord};
 use crypto::cards::{CardClaims, CardDomain, Regime as TokenRegime, VerificationCode};
 use crypto::{CardSigningKey, CodeHasher, TokenError};
@@ -45,6 +46,19 @@ pub enum CardError {
     /// A beneficiary of the card's family cannot be unsealed (the message names no person).
     #[error("a beneficiary cannot be opened: {0}")]
     Open(String),
+    /// The export could not be recorded in the access ledger: nothing may be handed over.
+    #[error("the export cannot be ledgered: {0}")]
+    Ledger(String),
+}
+
+/// Who exports an insurer's cards, as the access ledger records it: one entry per printed
+/// beneficiary, purpose `card_export`, organisation the insurer (the cards go to its printer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardExport {
+    /// The exporter (`cli:{user}` for `rempart cards export`).
+    pub credential: String,
+    /// One id for the whole export run, on every entry.
+    pub request_id: String,
 }
 
 /// One beneficiary as printed on the card. Identifying: it only exists in memory and in the
@@ -242,10 +256,14 @@ fn sign_and_code(
 /// after `after` (by id), each re-issued with a new token (current key) and a new
 /// verification code, with its family as printed (beneficiaries whose rights overlap the
 /// card's validity, assuré first, then by birth rank). The new code hashes are stored in one
-/// transaction before returning: the previous codes of these cards no longer match. Returns
-/// the cards and the id to continue after (`None`: done).
+/// transaction before returning: the previous codes of these cards no longer match. Every
+/// printed beneficiary is first recorded in `ledger` (see [`CardExport`]): if the ledger
+/// fails, the page fails and the stored codes are unchanged. Returns the cards and the id to
+/// continue after (`None`: done).
 pub async fn export_page(
     ports: &Ports,
+    ledger: &Ledger,
+    export: &CardExport,
     insurer: &InsurerRecord,
     after: Option<uuid::Uuid>,
     limit: u32,
@@ -257,6 +275,7 @@ pub async fn export_page(
     let next = cards.last().map(|c| c.id);
     let issuer = CardIssuer::from_vault(&ports.vault);
     let mut out = Vec::with_capacity(cards.len());
+    let mut disclosures = Vec::with_capacity(cards.len() * 2);
     // The families of the page's members, in one lookup.
     let mut members: Vec<MemberNumber> = cards.iter().map(|c| c.member_number.clone()).collect();
     members.sort();
@@ -292,6 +311,21 @@ pub async fn export_page(
         for b in members {
             let identity = crate::beneficiaries::open_identity(&ports.vault, b)
                 .map_err(|e| CardError::Open(e.to_string()))?;
+            disclosures.push(Disclosure {
+                account_id: None,
+                organisation_id: insurer.id,
+                credential: export.credential.clone(),
+                insurer_id: insurer.id,
+                beneficiary_id: b.id,
+                categories: vec![
+                    DataCategory::Identity,
+                    DataCategory::Membership,
+                    DataCategory::Guarantees,
+                ],
+                purpose: Purpose::CardExport,
+                request_id: export.request_id.clone(),
+                client_addr: None,
+            });
             printed.push(CardBeneficiary {
                 first_name: identity.first_name.clone(),
                 birth_date: identity.birth_date,
@@ -306,6 +340,11 @@ pub async fn export_page(
             beneficiaries: printed,
         });
     }
+    // Ledgered before anything changes or leaves.
+    ledger
+        .record_all(disclosures)
+        .await
+        .map_err(|e| CardError::Ledger(e.to_string()))?;
     let updates: Vec<crate::store::CardCodeUpdate> = out
         .iter()
         .map(|c| crate::store::CardCodeUpdate {

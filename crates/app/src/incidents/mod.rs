@@ -427,14 +427,8 @@ pub async fn export(
             })
         })
         .collect();
-    let count = pending.len() as u64;
-    // Concurrent records share the writer's group commits.
-    for chunk in pending.chunks(1_000) {
-        let results =
-            futures::future::join_all(chunk.iter().cloned().map(|d| ledger.record(d))).await;
-        for r in results {
-            r.map_err(|e| IncidentError::Ledger(e.to_string()))?;
-        }
-    }
-    Ok(count)
+    ledger
+        .record_all(pending)
+        .await
+        .map_err(|e| IncidentError::Ledger(e.to_string()))
 }

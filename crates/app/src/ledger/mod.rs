@@ -301,6 +301,23 @@ impl Ledger {
         answer.await.map_err(|_| LedgerError::Stopped)?
     }
 
+    /// Records every disclosure of `all`, up to 1,000 at a time so that they share the
+    /// writer's group commits; answers how many were recorded. On the first failure it stops
+    /// and fails: what was recorded before stays (an over-report, never an omission), and the
+    /// caller must not hand the data over.
+    pub async fn record_all(&self, all: Vec<Disclosure>) -> Result<u64, LedgerError> {
+        let mut count = 0;
+        let mut all = all.into_iter().peekable();
+        while all.peek().is_some() {
+            let chunk: Vec<Disclosure> = all.by_ref().take(1_000).collect();
+            for r in futures::future::join_all(chunk.into_iter().map(|d| self.record(d))).await {
+                r?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// The stored form of a disclosure (index and leaf hash are set by the writer).
     fn entry(&self, d: Disclosure) -> Result<LedgerEntryRecord, LedgerError> {
         let text_ok =

@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::storage::{self, MissingKeys};
 use anyhow::{Context, bail};
 use app::Clock;
-use app::cards::{IssuedCard, date_from_days, token_regime_text};
+use app::cards::{CardExport, IssuedCard, date_from_days, token_regime_text};
+use app::ledger::Ledger;
 use app::demo::DemoCardRow;
 use crypto::CardVerifyingKeys;
 use domain::ids::AmcNumber;
@@ -234,12 +235,23 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
     let mut csv = csv::Writer::from_writer(BufWriter::new(private_file(&partial)?));
     csv.write_record(export_header())?;
 
+    // Every printed beneficiary is ledgered (purpose card_export) before its page is written.
+    let ledger = Ledger::new(ports.clone(), config.ledger());
+    let export = CardExport {
+        credential: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+        request_id: ports.new_id().to_string(),
+    };
     let mut after = None;
     let mut count = 0u64;
+    let mut people = 0u64;
     let result: anyhow::Result<()> = async {
         loop {
             let (cards, next) =
-                app::cards::export_page(&ports, &insurer, after, EXPORT_PAGE).await?;
+                app::cards::export_page(&ports, &ledger, &export, &insurer, after, EXPORT_PAGE)
+                    .await?;
             for card in &cards {
                 csv.write_record(export_row(&insurer.amc, card))?;
                 if !args.no_images {
@@ -249,6 +261,7 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
                     f.write_all(svg.as_bytes())?;
                 }
                 count += 1;
+                people += card.beneficiaries.len() as u64;
             }
             csv.flush()?;
             match next {
@@ -275,16 +288,16 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
     let csv_path = args.out.join("cards.csv");
     std::fs::rename(&partial, &csv_path)?;
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(cards = count, "exported cards for printing");
+    tracing::info!(cards = count, ledgered = people, "exported cards for printing");
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"cards": count, "out": args.out.display().to_string(),
+            serde_json::json!({"cards": count, "ledgered": people, "out": args.out.display().to_string(),
                 "csv": csv_path.display().to_string(), "seconds": secs})
         );
     } else {
         println!(
-            "rempart cards export: {count} cards of AMC {} to {} (cards.csv, datamatrix/<card-id>.svg) in {secs:.2}s",
+            "rempart cards export: {count} cards of AMC {} to {} (cards.csv, datamatrix/<card-id>.svg) in {secs:.2}s; {people} printed beneficiaries recorded in the access ledger (card_export)",
             amc.as_str(),
             args.out.display()
         );

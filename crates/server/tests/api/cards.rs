@@ -1,6 +1,8 @@
 //! Cards: the published keys (`/api/v1/card-keys`), the printer export on both backends, and
 //! the binary's `card verify`, `cards export` and the demo's `demo-cards.csv`.
 
+use app::cards::CardExport;
+use app::ledger::{Ledger, LedgerConfig};
 use crypto::CardVerifyingKeys;
 use domain::ids::AmcNumber;
 use std::io::BufRead;
@@ -77,14 +79,77 @@ async fn export_pages_reissue_codes_and_store_only_their_hash(backend: Backend) 
         .unwrap()
         .unwrap();
     let keys = app.ports.vault.card_keys();
-    let (first, next) = app::cards::export_page(&app.ports, &insurer, None, 40)
+    let ledger = Ledger::new(app.ports.clone(), LedgerConfig::default());
+    let export = CardExport {
+        credential: "cli:printer-test".into(),
+        request_id: "export-1".into(),
+    };
+    let ledger_before = app.ports.store.ledger_size().await.unwrap();
+    let (first, next) = app::cards::export_page(&app.ports, &ledger, &export, &insurer, None, 40)
         .await
         .unwrap();
     assert_eq!(first.len(), 40);
-    let (second, _) = app::cards::export_page(&app.ports, &insurer, next, 40)
+
+    // A ledger that cannot be written fails the page, and no stored code changes.
+    let stored_before = app.ports.store.get_card(first[0].record.id).await.unwrap();
+    app.store.set_ledger_down(true);
+    let failed =
+        app::cards::export_page(&app.ports, &ledger, &export, &insurer, next, 40).await;
+    assert!(
+        matches!(failed, Err(app::cards::CardError::Ledger(_))),
+        "{failed:?}"
+    );
+    app.store.set_ledger_down(false);
+    let (second, _) = app::cards::export_page(&app.ports, &ledger, &export, &insurer, next, 40)
         .await
         .unwrap();
     assert!(second[0].record.id > first[39].record.id);
+    assert_eq!(
+        app.ports.store.get_card(first[0].record.id).await.unwrap(),
+        first[0].record,
+        "the failed page changed no code"
+    );
+    assert_ne!(stored_before.code_hash, Vec::<u8>::new());
+
+    // Every printed beneficiary has exactly one entry, about them, by the exporter, for the
+    // insurer (the cards go to its printer).
+    let printed: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .flat_map(|c| c.beneficiaries.iter())
+        .collect();
+    let entries = app
+        .ports
+        .store
+        .list_ledger_entries(ledger_before, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), printed.len());
+    for e in &entries {
+        assert_eq!(e.purpose, "card_export");
+        assert_eq!(e.categories, "guarantees,identity,membership");
+        assert_eq!((e.organisation_id, e.insurer_id), (insurer.id, insurer.id));
+        assert_eq!((e.account_id, e.credential.as_str()), (None, "cli:printer-test"));
+        assert_eq!(e.request_id, "export-1");
+    }
+    let members: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .map(|c| c.record.member_number.clone())
+        .collect();
+    let family: Vec<Vec<u8>> = app
+        .ports
+        .store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| app.ports.vault.pseudonym(insurer.id, b.record.id).to_vec())
+        .collect();
+    assert!(
+        entries.iter().all(|e| family.contains(&e.pseudonym)),
+        "every entry is about a member of an exported card's family"
+    );
     for card in first.iter().chain(&second) {
         let stored = app.ports.store.get_card(card.record.id).await.unwrap();
         assert_eq!(stored, card.record, "new hash stored");
@@ -344,6 +409,16 @@ async fn demo_cards_verify_offline_and_export_for_the_printer() {
     assert_eq!(header[header.len() - 2..], ["verification_code", "token"]);
     let exported: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(exported.len(), n);
+    // Every printed beneficiary was ledgered.
+    let printed: usize = exported.iter().map(|r| r[7].split(';').count()).sum();
+    assert_eq!(summary["ledgered"].as_u64(), Some(printed as u64), "{summary}");
+    let verify = rempart(&data)
+        .args(["ledger", "verify", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["entries"].as_u64().unwrap() >= printed as u64, "{report}");
     let svgs = std::fs::read_dir(export.join("datamatrix"))
         .unwrap()
         .count();
