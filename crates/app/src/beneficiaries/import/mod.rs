@@ -55,16 +55,17 @@
 //! # Cards
 //!
 //! After each batch's decisions, every family with an inserted beneficiary or a changed
-//! validity gets a card ([`crate::cards::CardIssuer::issue`]) for the file's calendar year,
-//! clipped to the family's validity, listing the members in effect during it; the card is
-//! written in the batch's transaction.
+//! validity gets a card ([`crate::cards::CardIssuer::issue_unprinted`]) for the file's calendar
+//! year, clipped to the family's validity, for the members in effect during it, with the
+//! domains of its contract (read once per contract); the card is written in the batch's
+//! transaction. Its token is signed, and its code drawn again, when it is printed
+//! (`rempart cards export`).
 
 pub mod parse;
 
 pub use parse::{FieldError, RowError};
 
 use crate::Ports;
-use crate::cards::CardBeneficiary;
 use crate::store::{
     BeneficiaryBatch, BeneficiaryRecord, ContractRecord, ImportRecord, ImportState,
     ImportedBeneficiary, InsurerRecord, StoreError,
@@ -348,6 +349,13 @@ pub async fn import<R: Read + Send + 'static>(
             ports: ports.clone(),
             insurer: insurer.clone(),
             on,
+            card_domains: contracts_by_id
+                .iter()
+                .map(|(id, c)| {
+                    let domains = crate::cards::card_domains_json(c).map_err(|e| e.to_string());
+                    (*id, domains)
+                })
+                .collect(),
             contracts: contracts_by_id,
             issuer: crate::cards::CardIssuer::from_vault(&ports.vault),
         }),
@@ -402,6 +410,8 @@ struct Shared {
     insurer: InsurerRecord,
     on: Date,
     contracts: HashMap<Uuid, ContractRecord>,
+    /// Each contract's card domain list, its guarantee table read once (or why it cannot be).
+    card_domains: HashMap<Uuid, Result<String, String>>,
     issuer: crate::cards::CardIssuer,
 }
 
@@ -581,26 +591,25 @@ impl Shared {
         else {
             return Ok(None);
         };
-        let printed: Vec<CardBeneficiary> = in_period
-            .iter()
-            .map(|m| CardBeneficiary {
-                first_name: m.identity.first_name.clone(),
-                birth_date: m.identity.birth_date,
-                birth_rank: m.identity.birth_rank,
-            })
-            .collect();
+        let domains = self
+            .card_domains
+            .get(&contract.id)
+            .ok_or_else(|| ImportError::Cards("a contract's card domains are missing".into()))?
+            .as_deref()
+            .map_err(|e| ImportError::Cards(e.clone()))?;
         let card = self
             .issuer
-            .issue(
+            .issue_unprinted(
                 &self.ports,
                 &self.insurer,
                 member,
-                &printed,
+                in_period.len(),
                 contract,
                 (from, to),
+                domains,
             )
             .map_err(|e| ImportError::Cards(e.to_string()))?;
-        Ok(Some(card.record))
+        Ok(Some(card))
     }
 }
 
