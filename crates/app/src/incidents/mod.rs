@@ -255,12 +255,14 @@ pub async fn scope(ports: &Ports, query: &ScopeQuery) -> Result<IncidentScope, I
     let stop_after = query.to.map(|to| to + SLACK);
     let matcher = Matcher::new(query);
     let mut hits: HashMap<Uuid, HashMap<Vec<u8>, Hit>> = HashMap::new();
-    let (mut next, mut read, mut in_scope) = (start, 0u64, 0u64);
-    'scan: while next < size {
-        let page = ports.store.list_ledger_entries(next, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        next = last.index + 1;
-        for e in &page {
+    let (mut read, mut in_scope) = (0u64, 0u64);
+    // Pages are read ahead by another task while this one matches.
+    let mut pages = crate::ledger::store::read_ahead(ports.store.clone(), start, PAGE);
+    'scan: while let Some(page) = pages.recv().await {
+        for e in &page? {
+            if e.index >= size {
+                break 'scan;
+            }
             if stop_after.is_some_and(|stop| e.at >= stop) {
                 break 'scan;
             }

@@ -174,3 +174,35 @@ pub trait LedgerStore: Send + Sync {
         &self,
     ) -> Result<Option<LedgerVerificationRecord>, StoreError>;
 }
+
+/// The entries from index `from` on, read a page of `page` entries at a time by another task
+/// while the caller works on the previous page (the whole-ledger scans, `verify` and the
+/// incident scope, take the reading off their own thread). Pages come in index order, each
+/// starting after the last entry of the one before; the channel closes after a short page or
+/// an error. Dropping the receiver stops the reader.
+pub fn read_ahead(
+    store: std::sync::Arc<dyn LedgerStore>,
+    from: u64,
+    page: u32,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<LedgerEntryRecord>, StoreError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut from = from;
+        loop {
+            let entries = match store.list_ledger_entries(from, page).await {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let Some(last) = entries.last() else { return };
+            from = last.index + 1;
+            let short = entries.len() < page as usize;
+            if tx.send(Ok(entries)).await.is_err() || short {
+                return;
+            }
+        }
+    });
+    rx
+}

@@ -19,11 +19,10 @@
 use super::LedgerError;
 use super::encoding::entry_leaf_hash;
 use super::proofs::TileCursor;
-use super::store::{LedgerCheckpointRecord, LedgerEntryRecord, LedgerStore, TILE_LEAVES};
+use super::store::{LedgerCheckpointRecord, LedgerStore, TILE_LEAVES};
 use crypto::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crypto::merkle::{Hash, RootBuilder};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Entries read per query.
 const PAGE: u32 = 20_000;
@@ -229,27 +228,7 @@ pub async fn verify(
     targets.sort_by_key(|t| t.size);
 
     // Read pages ahead in another task while this one hashes.
-    let (tx, mut rx) = mpsc::channel::<Result<Vec<LedgerEntryRecord>, LedgerError>>(2);
-    let reader_store = store.clone();
-    let reader = tokio::spawn(async move {
-        let mut from = 0u64;
-        loop {
-            let page = reader_store.list_ledger_entries(from, PAGE).await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
-                }
-            };
-            let Some(last) = page.last() else { return };
-            from = last.index + 1;
-            let short = page.len() < PAGE as usize;
-            if tx.send(Ok(page)).await.is_err() || short {
-                return;
-            }
-        }
-    });
+    let mut rx = super::store::read_ahead(store.clone(), 0, PAGE);
 
     let mut tiles = Tiles::new(store.clone()).await?;
     let mut tree = RootBuilder::new();
@@ -279,7 +258,6 @@ pub async fn verify(
     };
     if let Some(p) = check_targets(&tree, &mut next_target, &mut last_good, &mut report) {
         report.problem = Some(p);
-        reader.abort();
         return Ok(report);
     }
     while let Some(page) = rx.recv().await {
@@ -313,7 +291,7 @@ pub async fn verify(
             break;
         }
     }
-    reader.abort();
+    drop(rx);
     report.entries = tree.size();
     report.root = tree.root();
     if report.problem.is_none()
