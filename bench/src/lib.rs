@@ -1,6 +1,11 @@
 //! What the benchmark binaries share: a rempart data directory opened as `rempart` opens it
 //! (the SQLite store, migrated; the key file, created when missing; the vault).
 
+/// The allocator the `rempart` binary uses (crates/server/src/main.rs), so that the
+/// benchmarks measure what the server runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use app::{Ports, SecureRandom, Store};
 use crypto::{FileKeyProvider, OsRandom};

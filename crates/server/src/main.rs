@@ -11,6 +11,12 @@ mod tls;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: SQLite through sqlx allocates and frees a value per
+/// column of every row read, on one thread and dropped on another; glibc spent ~40 % of a
+/// ledger scan in `malloc_consolidate` and friends (docs/benchmarks.md, "Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
