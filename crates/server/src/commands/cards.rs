@@ -11,8 +11,8 @@ use crate::storage::{self, MissingKeys};
 use anyhow::{Context, bail};
 use app::Clock;
 use app::cards::{CardExport, IssuedCard, date_from_days, token_regime_text};
-use app::ledger::Ledger;
 use app::demo::DemoCardRow;
+use app::ledger::Ledger;
 use crypto::CardVerifyingKeys;
 use domain::ids::AmcNumber;
 use domain::rights::CareDomain;
@@ -288,7 +288,11 @@ pub async fn export(config: &Config, args: &CardsExportArgs) -> anyhow::Result<(
     let csv_path = args.out.join("cards.csv");
     std::fs::rename(&partial, &csv_path)?;
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(cards = count, ledgered = people, "exported cards for printing");
+    tracing::info!(
+        cards = count,
+        ledgered = people,
+        "exported cards for printing"
+    );
     if args.json {
         println!(
             "{}",
