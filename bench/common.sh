@@ -17,7 +17,9 @@ trap bench_cleanup EXIT
 
 cargo build --release -q -p server -p bench
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/rempart
+# BENCH_BIN=path/to/rempart: measure that server binary (an A/B of two builds); the load
+# generator is still this tree's.
+BIN=${BENCH_BIN:-$TARGET/release/rempart}
 LOAD=$TARGET/release/rempart-bench
 DATA=$WORK/data
 PORT=$((20000 + RANDOM % 20000))
