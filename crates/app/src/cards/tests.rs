@@ -293,3 +293,53 @@ fn issue_uses_the_vault_current_key_and_code_hasher() {
         card.code.as_str()
     ));
 }
+
+#[test]
+fn an_unprinted_card_is_the_printed_record_without_a_token_and_export_can_print_it() {
+    let issuer = issuer(1, 3);
+    let (ports, printed) = issue_one(&issuer);
+    let ins = insurer();
+    let c = contract(&ins);
+    let member = MemberNumber::parse("100569608635").unwrap();
+    let validity = (date!(2026 - 01 - 01), date!(2026 - 12 - 31));
+    let domains = card_domains_json(&c).unwrap();
+    let card = issuer
+        .issue_unprinted(&ports, &ins, &member, 2, &c, validity, &domains)
+        .unwrap();
+    // The same record as a printed card's, but for its id, time and code.
+    assert_eq!(
+        CardRecord {
+            id: printed.record.id,
+            created_at: printed.record.created_at,
+            code_hash: printed.record.code_hash.clone(),
+            ..card.clone()
+        },
+        printed.record
+    );
+    assert_ne!(card.id, printed.record.id);
+    assert_eq!(card.code_hash.len(), 32);
+    // Printing signs a token for it with the contract's rates.
+    let again = issuer.reissue(&ports, &ins, &card).unwrap();
+    let claims = verify(&again.token, &published(&issuer)).unwrap();
+    assert_eq!(claims.card_id, card.id);
+    assert_eq!(claims.domains.len(), 10);
+    // The checks every card passes.
+    let err = |r: Result<CardRecord, CardError>| r.unwrap_err().to_string();
+    assert!(
+        err(issuer.issue_unprinted(&ports, &ins, &member, 0, &c, validity, &domains))
+            .contains("at least one beneficiary")
+    );
+    let backwards = (validity.1, validity.0);
+    assert!(
+        err(issuer.issue_unprinted(&ports, &ins, &member, 2, &c, backwards, &domains))
+            .contains("ends before it starts")
+    );
+    let other = InsurerRecord {
+        id: Uuid::from_u128(9),
+        ..insurer()
+    };
+    assert!(
+        err(issuer.issue_unprinted(&ports, &other, &member, 2, &c, validity, &domains))
+            .contains("another insurer")
+    );
+}
