@@ -195,12 +195,7 @@ impl CardIssuer {
             validity,
             domains.to_string(),
         )?;
-        let code = crypto::cards::generate_verification_code(ports.rng.as_ref());
-        record.code_hash = self
-            .hasher
-            .hash(record.id, code.as_str())
-            .ok_or(CardError::Invalid("generated code is not a code"))?
-            .to_vec();
+        (_, record.code_hash) = fresh_code(ports, &self.hasher, record.id)?;
         Ok(record)
     }
 
@@ -286,6 +281,19 @@ pub fn reissue(
     CardIssuer::from_vault(&ports.vault).reissue(ports, insurer, card)
 }
 
+/// A new verification code for card `card_id` and its keyed hash (what the store keeps).
+fn fresh_code(
+    ports: &Ports,
+    hasher: &CodeHasher,
+    card_id: uuid::Uuid,
+) -> Result<(VerificationCode, Vec<u8>), CardError> {
+    let code = crypto::cards::generate_verification_code(ports.rng.as_ref());
+    let hash = hasher
+        .hash(card_id, code.as_str())
+        .ok_or(CardError::Invalid("generated code is not a code"))?;
+    Ok((code, hash.to_vec()))
+}
+
 fn sign_and_code(
     ports: &Ports,
     signer: &CardSigningKey,
@@ -296,12 +304,9 @@ fn sign_and_code(
 ) -> Result<ReissuedCard, CardError> {
     let claims = claims(insurer, &record, domains)?;
     let token = signer.sign(&claims)?;
-    let code = crypto::cards::generate_verification_code(ports.rng.as_ref());
-    let hash = hasher
-        .hash(record.id, code.as_str())
-        .ok_or(CardError::Invalid("generated code is not a code"))?;
+    let (code, hash) = fresh_code(ports, hasher, record.id)?;
     record.signing_kid = signer.kid();
-    record.code_hash = hash.to_vec();
+    record.code_hash = hash;
     Ok(ReissuedCard {
         record,
         token,

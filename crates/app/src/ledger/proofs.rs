@@ -189,6 +189,21 @@ impl TileCursor {
     }
 }
 
+/// The stored leaf hashes of `from..to`, every one of which must exist.
+async fn leaf_hashes(
+    store: &dyn LedgerStore,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    let page = store.ledger_leaf_hashes(from, to).await?;
+    if page.len() as u64 != to - from {
+        return Err(LedgerError::Corrupt(format!(
+            "ledger entries are missing between {from} and {to}"
+        )));
+    }
+    page.into_iter().map(|h| hash32(h, "leaf hash")).collect()
+}
+
 /// Pushes the stored leaf hashes of `from..to` (all of them must exist).
 async fn push_leaves(
     store: &dyn LedgerStore,
@@ -196,14 +211,8 @@ async fn push_leaves(
     from: u64,
     to: u64,
 ) -> Result<(), LedgerError> {
-    let page = store.ledger_leaf_hashes(from, to).await?;
-    if page.len() as u64 != to - from {
-        return Err(LedgerError::Corrupt(format!(
-            "ledger entries are missing between {from} and {to}"
-        )));
-    }
-    for (i, h) in (from..to).zip(page) {
-        acc.push_leaf(i, hash32(h, "leaf hash")?);
+    for (i, h) in (from..to).zip(leaf_hashes(store, from, to).await?) {
+        acc.push_leaf(i, h);
     }
     Ok(())
 }
@@ -263,20 +272,7 @@ pub(crate) async fn fill_tiles(store: &dyn LedgerStore) -> Result<u64, LedgerErr
     let mut stored = 0;
     while next < full {
         let to = full.min(next + PAGE / TILE_LEAVES);
-        let hashes = store
-            .ledger_leaf_hashes(next * TILE_LEAVES, to * TILE_LEAVES)
-            .await?;
-        if hashes.len() as u64 != (to - next) * TILE_LEAVES {
-            return Err(LedgerError::Corrupt(format!(
-                "ledger entries are missing between {} and {}",
-                next * TILE_LEAVES,
-                to * TILE_LEAVES
-            )));
-        }
-        let leaves = hashes
-            .into_iter()
-            .map(|h| hash32(h, "leaf hash"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let leaves = leaf_hashes(store, next * TILE_LEAVES, to * TILE_LEAVES).await?;
         let tiles: Vec<LedgerTileRecord> = (next..to)
             .zip(leaves.chunks(TILE_LEAVES as usize))
             .map(|(tile, block)| LedgerTileRecord {
