@@ -1504,11 +1504,16 @@ pub(crate) mod tests {
         async fn ledger_size(&self) -> Result<u64, StoreError> {
             self.3.ledger_size().await
         }
+        /// Grants to `MemRights` first (not atomic with the entries: a test double).
         async fn append_ledger_entries(
             &self,
             e: &[crate::ledger::LedgerEntryRecord],
+            grants: &[crate::rights::EngagementRecord],
         ) -> Result<(), StoreError> {
-            self.3.append_ledger_entries(e).await
+            for g in grants {
+                crate::rights::RightsStore::insert_engagement(&self.2, g).await?;
+            }
+            self.3.append_ledger_entries(e, &[]).await
         }
         async fn list_ledger_entries(
             &self,

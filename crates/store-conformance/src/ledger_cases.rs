@@ -8,6 +8,7 @@ use app::ledger::{
     LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerVerificationRecord,
 };
 use app::store::{Store, StoreError};
+use domain::rights::Regime;
 use std::sync::Arc;
 use time::Duration;
 use uuid::Uuid;
@@ -49,31 +50,110 @@ fn is_index_conflict(r: Result<(), StoreError>) -> bool {
 
 pub async fn ledger_appends_are_dense_and_round_trip_every_field(store: S) {
     assert_eq!(store.ledger_size().await.unwrap(), 0);
-    store.append_ledger_entries(&[]).await.unwrap();
+    store.append_ledger_entries(&[], &[]).await.unwrap();
     let first = batch(0, 3);
-    store.append_ledger_entries(&first).await.unwrap();
+    store.append_ledger_entries(&first, &[]).await.unwrap();
     let mut second = batch(3, 2);
     second[0].account_id = None;
     second[0].client_addr = None;
-    store.append_ledger_entries(&second).await.unwrap();
+    store.append_ledger_entries(&second, &[]).await.unwrap();
     assert_eq!(store.ledger_size().await.unwrap(), 5);
     let all = store.list_ledger_entries(0, 100).await.unwrap();
     let expected: Vec<_> = first.into_iter().chain(second).map(truncated).collect();
     assert_eq!(all, expected);
 }
 
+/// The engagements a batch grants (rights checks' answers) commit with its entries, or not
+/// at all: never an engagement without its disclosure, never the reverse.
+pub async fn ledger_appends_store_the_engagements_they_grant_in_the_same_transaction(store: S) {
+    let insurer = given_insurer(store.as_ref(), "880000011").await;
+    let practice = given_practice(store.as_ref(), "751234567").await;
+    let grant = |number: &str| {
+        crate::rights_cases::engagement(insurer.id, practice.id, number, Regime::PriorApproval)
+    };
+    let (g1, g2) = (
+        grant("E0000000000000000000A"),
+        grant("E0000000000000000000B"),
+    );
+    store
+        .append_ledger_entries(&batch(0, 2), &[g1.clone(), g2.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.ledger_size().await.unwrap(), 2);
+    for g in [&g1, &g2] {
+        assert_eq!(
+            store
+                .find_engagement(practice.id, &g.number)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(g)
+        );
+    }
+    // The entries conflict on their index: the grant is not stored either.
+    let g3 = grant("E0000000000000000000C");
+    assert!(is_index_conflict(
+        store
+            .append_ledger_entries(&batch(5, 1), std::slice::from_ref(&g3))
+            .await
+    ));
+    assert_eq!(
+        store
+            .find_engagement(practice.id, &g3.number)
+            .await
+            .unwrap(),
+        None
+    );
+    // The grant cannot be stored (its number is taken): the entries are not stored either,
+    // and the conflict is the grant's, not the ledger index's.
+    let mut taken = grant("E0000000000000000000D");
+    taken.number = g1.number.clone();
+    let g4 = grant("E0000000000000000000E");
+    let r = store
+        .append_ledger_entries(&batch(2, 2), &[g4.clone(), taken])
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
+    assert!(!is_index_conflict(r));
+    assert_eq!(store.ledger_size().await.unwrap(), 2);
+    assert_eq!(
+        store
+            .find_engagement(practice.id, &g4.number)
+            .await
+            .unwrap(),
+        None
+    );
+    // The same entries then go through with a fresh grant.
+    store
+        .append_ledger_entries(&batch(2, 2), std::slice::from_ref(&g4))
+        .await
+        .unwrap();
+    assert_eq!(store.ledger_size().await.unwrap(), 4);
+    assert_eq!(
+        store
+            .find_engagement(practice.id, &g4.number)
+            .await
+            .unwrap(),
+        Some(g4)
+    );
+}
+
 pub async fn ledger_append_not_at_the_size_conflicts_and_writes_nothing(store: S) {
-    store.append_ledger_entries(&batch(0, 2)).await.unwrap();
+    store
+        .append_ledger_entries(&batch(0, 2), &[])
+        .await
+        .unwrap();
     // Starting at an index already taken, past the end, or with a gap inside the batch.
     assert!(is_index_conflict(
-        store.append_ledger_entries(&batch(1, 2)).await
+        store.append_ledger_entries(&batch(1, 2), &[]).await
     ));
     assert!(is_index_conflict(
-        store.append_ledger_entries(&batch(3, 1)).await
+        store.append_ledger_entries(&batch(3, 1), &[]).await
     ));
     let mut gap = batch(2, 3);
     gap[2].index = 5;
-    assert!(is_index_conflict(store.append_ledger_entries(&gap).await));
+    assert!(is_index_conflict(
+        store.append_ledger_entries(&gap, &[]).await
+    ));
     assert_eq!(store.ledger_size().await.unwrap(), 2);
     assert_eq!(store.list_ledger_entries(0, 100).await.unwrap().len(), 2);
 }
@@ -82,8 +162,8 @@ pub async fn concurrent_ledger_appends_at_the_same_index_let_one_win(store: S) {
     let a = batch(0, 50);
     let b = batch(0, 30);
     let (ra, rb) = tokio::join!(
-        store.append_ledger_entries(&a),
-        store.append_ledger_entries(&b)
+        store.append_ledger_entries(&a, &[]),
+        store.append_ledger_entries(&b, &[])
     );
     assert!(ra.is_ok() != rb.is_ok(), "exactly one append wins");
     let loser = if ra.is_ok() { rb } else { ra };
@@ -96,7 +176,10 @@ pub async fn concurrent_ledger_appends_at_the_same_index_let_one_win(store: S) {
 }
 
 pub async fn ledger_entries_page_by_index_and_leaf_hashes_by_range(store: S) {
-    store.append_ledger_entries(&batch(0, 10)).await.unwrap();
+    store
+        .append_ledger_entries(&batch(0, 10), &[])
+        .await
+        .unwrap();
     let page = store.list_ledger_entries(4, 3).await.unwrap();
     assert_eq!(page.iter().map(|e| e.index).collect::<Vec<_>>(), [4, 5, 6]);
     assert!(store.list_ledger_entries(10, 3).await.unwrap().is_empty());
@@ -159,7 +242,7 @@ pub async fn ledger_entries_by_pseudonym_are_newest_first_within_the_insurer(sto
         e.pseudonym = if i % 2 == 0 { vec![7; 32] } else { vec![8; 32] };
     }
     rows[4].insurer_id = other_insurer;
-    store.append_ledger_entries(&rows).await.unwrap();
+    store.append_ledger_entries(&rows, &[]).await.unwrap();
     let insurer = Uuid::from_u128(3);
     let found = store
         .find_ledger_entries_by_pseudonym(insurer, &[7; 32], None, 10)
@@ -188,7 +271,7 @@ pub async fn ledger_entries_filter_by_account_organisation_insurer_and_time(stor
         e.organisation_id = if i % 2 == 0 { org_a } else { org_b };
     }
     rows[7].account_id = None;
-    store.append_ledger_entries(&rows).await.unwrap();
+    store.append_ledger_entries(&rows, &[]).await.unwrap();
     let idx = |v: Vec<LedgerEntryRecord>| v.iter().map(|e| e.index).collect::<Vec<_>>();
     let f = |mut f: LedgerFilter| {
         f.limit = 100;

@@ -139,6 +139,7 @@ macro_rules! conformance_suite {
             decoy_cards_round_trip_all_or_nothing_and_need_their_insurer,
             practice_profile_carries_profession_and_opening_hours,
             ledger_appends_are_dense_and_round_trip_every_field,
+            ledger_appends_store_the_engagements_they_grant_in_the_same_transaction,
             ledger_append_not_at_the_size_conflicts_and_writes_nothing,
             concurrent_ledger_appends_at_the_same_index_let_one_win,
             ledger_entries_page_by_index_and_leaf_hashes_by_range,

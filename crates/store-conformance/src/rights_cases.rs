@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 type S = Arc<dyn Store>;
 
-fn engagement(
+pub(crate) fn engagement(
     insurer_id: Uuid,
     organisation_id: Uuid,
     number: &str,

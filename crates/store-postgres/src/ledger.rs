@@ -14,6 +14,7 @@ use app::ledger::{
     LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerTileRecord,
     LedgerVerificationRecord,
 };
+use app::rights::EngagementRecord;
 use app::store::StoreError;
 use async_trait::async_trait;
 use sqlx::PgConnection;
@@ -124,8 +125,12 @@ impl LedgerStore for PgStore {
         size_in(&mut conn).await
     }
 
-    async fn append_ledger_entries(&self, entries: &[LedgerEntryRecord]) -> Result<(), StoreError> {
-        if entries.is_empty() {
+    async fn append_ledger_entries(
+        &self,
+        entries: &[LedgerEntryRecord],
+        grants: &[EngagementRecord],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() && grants.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -161,6 +166,9 @@ impl LedgerStore for PgStore {
             StoreError::Conflict { constraint } if constraint == INDEX_CONSTRAINT => index_conflict(),
             other => other,
         })?;
+        for g in grants {
+            crate::rights::insert_engagement_in(&mut tx, g).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
     async fn list_ledger_entries(

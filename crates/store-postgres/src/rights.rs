@@ -8,6 +8,7 @@ use app::store::StoreError;
 use async_trait::async_trait;
 use domain::money::Rate;
 use domain::rights::{CareDomain, Regime};
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
@@ -60,6 +61,35 @@ fn report(row: &PgRow) -> Result<NotMeReportRecord, StoreError> {
     })
 }
 
+/// Inserts one engagement on `conn` (a pooled connection, or a transaction: the ledger stores
+/// the engagements its entries grant in the same transaction).
+pub(crate) async fn insert_engagement_in(
+    conn: &mut PgConnection,
+    e: &EngagementRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO engagements (id, number, insurer_id, beneficiary_id, card_id, organisation_id, actor_id, domain, rate_bp, care_date, valid_until, request_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(e.id)
+    .bind(&e.number)
+    .bind(e.insurer_id)
+    .bind(e.beneficiary_id)
+    .bind(e.card_id)
+    .bind(e.organisation_id)
+    .bind(e.actor_id)
+    .bind(e.domain.code())
+    .bind(rate_bp(e.regime)?)
+    .bind(e.care_date)
+    .bind(e.valid_until)
+    .bind(e.request_id)
+    .bind(micros(e.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 fn entry_value(entry: u64) -> Result<i64, StoreError> {
     i64::try_from(entry).map_err(|_| StoreError::Other("ledger entry index out of range".into()))
 }
@@ -67,27 +97,8 @@ fn entry_value(entry: u64) -> Result<i64, StoreError> {
 #[async_trait]
 impl RightsStore for PgStore {
     async fn insert_engagement(&self, e: &EngagementRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO engagements (id, number, insurer_id, beneficiary_id, card_id, organisation_id, actor_id, domain, rate_bp, care_date, valid_until, request_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(e.id)
-        .bind(&e.number)
-        .bind(e.insurer_id)
-        .bind(e.beneficiary_id)
-        .bind(e.card_id)
-        .bind(e.organisation_id)
-        .bind(e.actor_id)
-        .bind(e.domain.code())
-        .bind(rate_bp(e.regime)?)
-        .bind(e.care_date)
-        .bind(e.valid_until)
-        .bind(e.request_id)
-        .bind(micros(e.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_engagement_in(&mut conn, e).await
     }
 
     async fn find_engagement(

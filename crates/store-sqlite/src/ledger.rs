@@ -13,6 +13,7 @@ use app::ledger::{
     LedgerCheckpointRecord, LedgerEntryRecord, LedgerFilter, LedgerStore, LedgerTileRecord,
     LedgerVerificationRecord,
 };
+use app::rights::EngagementRecord;
 use app::store::StoreError;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -113,6 +114,7 @@ async fn insert_chunk(
 async fn append_in(
     conn: &mut SqliteConnection,
     entries: &[LedgerEntryRecord],
+    grants: &[EngagementRecord],
 ) -> Result<(), StoreError> {
     let mut tx = conn.begin().await.map_err(db_err)?;
     let size = size_in(&mut tx).await?;
@@ -124,6 +126,9 @@ async fn append_in(
     for chunk in entries.chunks(INSERT_CHUNK) {
         insert_chunk(&mut tx, chunk).await?;
     }
+    for g in grants {
+        crate::rights::insert_engagement_in(&mut tx, g).await?;
+    }
     tx.commit().await.map_err(db_err)
 }
 
@@ -134,8 +139,12 @@ impl LedgerStore for SqliteStore {
         size_in(&mut conn).await
     }
 
-    async fn append_ledger_entries(&self, entries: &[LedgerEntryRecord]) -> Result<(), StoreError> {
-        if entries.is_empty() {
+    async fn append_ledger_entries(
+        &self,
+        entries: &[LedgerEntryRecord],
+        grants: &[EngagementRecord],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() && grants.is_empty() {
             return Ok(());
         }
         let mut conn = self.writer.acquire().await.map_err(db_err)?;
@@ -143,7 +152,7 @@ impl LedgerStore for SqliteStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        let result = append_in(&mut conn, entries).await;
+        let result = append_in(&mut conn, entries, grants).await;
         let reset = sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut *conn)
             .await

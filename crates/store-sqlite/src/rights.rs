@@ -8,6 +8,7 @@ use app::store::StoreError;
 use async_trait::async_trait;
 use domain::money::Rate;
 use domain::rights::{CareDomain, Regime};
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
@@ -58,6 +59,35 @@ fn report(row: &SqliteRow) -> Result<NotMeReportRecord, StoreError> {
     })
 }
 
+/// Inserts one engagement on `conn` (the writer, or its transaction: the ledger stores the
+/// engagements its entries grant in the same transaction).
+pub(crate) async fn insert_engagement_in(
+    conn: &mut SqliteConnection,
+    e: &EngagementRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO engagements (id, number, insurer_id, beneficiary_id, card_id, organisation_id, actor_id, domain, rate_bp, care_date, valid_until, request_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .bind(e.id)
+    .bind(&e.number)
+    .bind(e.insurer_id)
+    .bind(e.beneficiary_id)
+    .bind(e.card_id)
+    .bind(e.organisation_id)
+    .bind(e.actor_id)
+    .bind(e.domain.code())
+    .bind(rate_bp(e.regime))
+    .bind(date_text(e.care_date)?)
+    .bind(date_text(e.valid_until)?)
+    .bind(e.request_id)
+    .bind(timestamp_text(e.created_at)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 fn entry_value(entry: u64) -> Result<i64, StoreError> {
     i64::try_from(entry).map_err(|_| StoreError::Other("ledger entry index out of range".into()))
 }
@@ -65,27 +95,8 @@ fn entry_value(entry: u64) -> Result<i64, StoreError> {
 #[async_trait]
 impl RightsStore for SqliteStore {
     async fn insert_engagement(&self, e: &EngagementRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO engagements (id, number, insurer_id, beneficiary_id, card_id, organisation_id, actor_id, domain, rate_bp, care_date, valid_until, request_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )
-        .bind(e.id)
-        .bind(&e.number)
-        .bind(e.insurer_id)
-        .bind(e.beneficiary_id)
-        .bind(e.card_id)
-        .bind(e.organisation_id)
-        .bind(e.actor_id)
-        .bind(e.domain.code())
-        .bind(rate_bp(e.regime))
-        .bind(date_text(e.care_date)?)
-        .bind(date_text(e.valid_until)?)
-        .bind(e.request_id)
-        .bind(timestamp_text(e.created_at)?)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(db_err)?;
+        insert_engagement_in(&mut conn, e).await
     }
 
     async fn find_engagement(

@@ -802,6 +802,7 @@ impl app::ledger::LedgerStore for FaultyStore {
     async fn append_ledger_entries(
         &self,
         entries: &[app::ledger::LedgerEntryRecord],
+        grants: &[app::rights::EngagementRecord],
     ) -> Result<(), StoreError> {
         self.check()?;
         if self.ledger_down.load(Ordering::SeqCst) {
@@ -809,7 +810,7 @@ impl app::ledger::LedgerStore for FaultyStore {
                 "the test switched the ledger off".into(),
             ));
         }
-        self.inner.append_ledger_entries(entries).await
+        self.inner.append_ledger_entries(entries, grants).await
     }
 
     async fn list_ledger_entries(

@@ -53,7 +53,18 @@ impl LedgerStore for MemLedger {
         Ok(self.with(|m| m.entries.len() as u64))
     }
 
-    async fn append_ledger_entries(&self, entries: &[LedgerEntryRecord]) -> Result<(), StoreError> {
+    /// Keeps no engagements: a composite store hands `grants` to its rights store first and
+    /// passes none here (any grant is refused, never dropped).
+    async fn append_ledger_entries(
+        &self,
+        entries: &[LedgerEntryRecord],
+        grants: &[crate::rights::EngagementRecord],
+    ) -> Result<(), StoreError> {
+        if !grants.is_empty() {
+            return Err(StoreError::Other(
+                "the in-memory ledger keeps no engagements".into(),
+            ));
+        }
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable(
                 "the test switched the ledger off".into(),

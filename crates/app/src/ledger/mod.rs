@@ -230,6 +230,8 @@ const MAX_TEXT: usize = 256;
 pub(crate) enum Command {
     Append {
         entry: Box<LedgerEntryRecord>,
+        /// The engagement the disclosure grants, stored in the same transaction.
+        grant: Option<Box<crate::rights::EngagementRecord>>,
         reply: oneshot::Sender<Result<Receipt, LedgerError>>,
     },
     Checkpoint {
@@ -289,11 +291,32 @@ impl Ledger {
 
     /// Records one disclosure and answers once it is durably committed.
     pub async fn record(&self, d: Disclosure) -> Result<Receipt, LedgerError> {
+        self.append(d, None).await
+    }
+
+    /// Records one disclosure with the engagement it grants (a rights check's answer): both
+    /// commit in the same group-commit transaction, or neither — an engagement never exists
+    /// without its disclosure ledgered, and the answer costs the writer no transaction of its
+    /// own.
+    pub async fn record_granting(
+        &self,
+        d: Disclosure,
+        engagement: crate::rights::EngagementRecord,
+    ) -> Result<Receipt, LedgerError> {
+        self.append(d, Some(Box::new(engagement))).await
+    }
+
+    async fn append(
+        &self,
+        d: Disclosure,
+        grant: Option<Box<crate::rights::EngagementRecord>>,
+    ) -> Result<Receipt, LedgerError> {
         let entry = self.entry(d)?;
         let (reply, answer) = oneshot::channel();
         self.sender()
             .send(Command::Append {
                 entry: Box::new(entry),
+                grant,
                 reply,
             })
             .await

@@ -106,11 +106,18 @@ pub trait LedgerStore: Send + Sync {
     /// The number of entries (the highest index plus one; 0 when empty).
     async fn ledger_size(&self) -> Result<u64, StoreError>;
 
-    /// Appends `entries` in one transaction, all or nothing. The first index must be the
-    /// current size and the indexes consecutive; otherwise (another writer appended first, or
-    /// a gap) nothing is written and the answer is `Conflict { constraint:
-    /// INDEX_CONSTRAINT }`. Durable when it answers `Ok`.
-    async fn append_ledger_entries(&self, entries: &[LedgerEntryRecord]) -> Result<(), StoreError>;
+    /// Appends `entries` in one transaction, all or nothing, with the engagements they
+    /// disclose (`grants`: the rights checks' answers in the batch), so that an engagement
+    /// exists exactly when its disclosure is ledgered. The first index must be the current
+    /// size and the indexes consecutive; otherwise (another writer appended first, or a gap)
+    /// nothing is written and the answer is `Conflict { constraint: INDEX_CONSTRAINT }`; a
+    /// grant that cannot be stored (a duplicate id or number) fails the whole transaction
+    /// with its own `Conflict`. Durable when it answers `Ok`.
+    async fn append_ledger_entries(
+        &self,
+        entries: &[LedgerEntryRecord],
+        grants: &[crate::rights::EngagementRecord],
+    ) -> Result<(), StoreError>;
 
     /// Up to `limit` entries with an index at or above `from`, by index.
     async fn list_ledger_entries(

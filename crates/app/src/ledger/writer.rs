@@ -1,8 +1,8 @@
 //! The ledger's writer task: group commit and checkpoints.
 //!
 //! Every [`Command`] goes through one channel. The task takes the first waiting command, then
-//! every other one already queued (up to `max_batch` appends), writes all the appends in one
-//! store transaction and answers each caller; while it writes, new callers queue up and form
+//! every other one already queued (up to `max_batch` appends), writes all the appends — and the
+//! engagements they grant — in one store transaction and answers each caller; while it writes, new callers queue up and form
 //! the next batch. The task keeps the compact range of the tree (the roots of the perfect
 //! subtrees of `[0, size)`, O(log n)) so that a checkpoint costs one signature; it is built
 //! from the stored leaf hashes when the task starts and after another process appended (a
@@ -15,6 +15,7 @@ use super::{
     Command, LedgerCheckpointRecord, LedgerConfig, LedgerEntryRecord, LedgerError, Receipt,
 };
 use crate::Ports;
+use crate::rights::EngagementRecord;
 use crate::store::StoreError;
 use crypto::checkpoint::Checkpoint;
 use crypto::merkle::RootBuilder;
@@ -36,6 +37,9 @@ pub(crate) struct Writer {
 
 type AppendReply = oneshot::Sender<Result<Receipt, LedgerError>>;
 
+/// One queued append: the entry, the engagement it grants (if any), the caller's reply.
+type Append = (LedgerEntryRecord, Option<EngagementRecord>, AppendReply);
+
 impl Writer {
     pub(crate) fn new(ports: Ports, config: LedgerConfig) -> Self {
         Self {
@@ -48,14 +52,18 @@ impl Writer {
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let max = self.config.max_batch.max(1);
         while let Some(first) = rx.recv().await {
-            let mut appends: Vec<(LedgerEntryRecord, AppendReply)> = Vec::new();
+            let mut appends: Vec<Append> = Vec::new();
             let mut checkpoints = Vec::new();
             let mut next = Some(first);
             let mut yields = 0;
             loop {
                 while let Some(cmd) = next.take() {
                     match cmd {
-                        Command::Append { entry, reply } => appends.push((*entry, reply)),
+                        Command::Append {
+                            entry,
+                            grant,
+                            reply,
+                        } => appends.push((*entry, grant.map(|g| *g), reply)),
                         Command::Checkpoint { force, reply } => checkpoints.push((force, reply)),
                     }
                     if appends.len() < max {
@@ -118,9 +126,16 @@ impl Writer {
             .ok_or_else(|| LedgerError::Corrupt("the ledger tree could not be loaded".into()))
     }
 
-    async fn append(&mut self, batch: Vec<(LedgerEntryRecord, AppendReply)>) {
-        let (mut entries, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let result = self.write(&mut entries).await;
+    async fn append(&mut self, batch: Vec<Append>) {
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut grants = Vec::new();
+        let mut replies = Vec::with_capacity(batch.len());
+        for (entry, grant, reply) in batch {
+            entries.push(entry);
+            grants.extend(grant);
+            replies.push(reply);
+        }
+        let result = self.write(&mut entries, &grants).await;
         match result {
             Ok(()) => {
                 for (e, reply) in entries.iter().zip(replies) {
@@ -139,7 +154,11 @@ impl Writer {
         }
     }
 
-    async fn write(&mut self, entries: &mut [LedgerEntryRecord]) -> Result<(), LedgerError> {
+    async fn write(
+        &mut self,
+        entries: &mut [LedgerEntryRecord],
+        grants: &[EngagementRecord],
+    ) -> Result<(), LedgerError> {
         let store = self.ports.store.clone();
         for _ in 0..ATTEMPTS {
             let tree = match self.tree().await {
@@ -157,7 +176,7 @@ impl Writer {
                 e.leaf_hash = leaf.to_vec();
                 leaves.push(leaf);
             }
-            match store.append_ledger_entries(entries).await {
+            match store.append_ledger_entries(entries, grants).await {
                 Ok(()) => {
                     for l in leaves {
                         tree.push(l);

@@ -18,9 +18,11 @@
 //!    exactly one beneficiary must have that birth rank and, once unsealed, that birth date.
 //! 4. **The answer**: covered or not in that domain on that day (the beneficiary's own rights
 //!    period and the regime the card prints for the domain); when covered, the regime and an
-//!    engagement number (stored, [`EngagementRecord`]) valid [`ENGAGEMENT_VALID_DAYS`] days.
-//!    The disclosure is recorded in the ledger before the answer is returned; if it cannot be,
-//!    the check fails and nothing is disclosed.
+//!    engagement number ([`EngagementRecord`]) valid [`ENGAGEMENT_VALID_DAYS`] days.
+//!    The disclosure is recorded in the ledger before the answer is returned, and the
+//!    engagement with it, in the same group-commit transaction
+//!    ([`crate::ledger::Ledger::record_granting`]): if it cannot be, the check fails, nothing
+//!    is disclosed and no engagement exists.
 //! 5. **The guard's observation** ([`crate::guard::Guard::observe`]): the match (the
 //!    beneficiary's id, in memory only) or the non-match feeds its signals; a decoy card
 //!    suspends the account at once. The answer already ledgered still leaves.
@@ -354,7 +356,8 @@ impl<'a> RightsCheck<'a> {
         CardMatcher::new(self.ports).evaluate(request).await
     }
 
-    /// The answer for a matched beneficiary: the engagement stored, the disclosure ledgered.
+    /// The answer for a matched beneficiary: the disclosure ledgered with the engagement it
+    /// grants, in one transaction (`Ledger::record_granting`).
     async fn disclose(
         &self,
         actor: &Actor,
@@ -362,7 +365,7 @@ impl<'a> RightsCheck<'a> {
         request: &RightsRequest,
         matched: &Matched,
     ) -> Result<RightsAnswer, RightsError> {
-        let answer = self.answer_for(actor, context, request, matched).await?;
+        let (answer, engagement) = self.answer_for(actor, context, request, matched)?;
         let categories = if answer.covered {
             vec![
                 DataCategory::Coverage,
@@ -372,44 +375,48 @@ impl<'a> RightsCheck<'a> {
         } else {
             vec![DataCategory::Coverage]
         };
-        self.ledger
-            .record(Disclosure {
-                account_id: actor.session_id.map(|_| actor.account_id),
-                organisation_id: actor.organisation_id,
-                credential: credential(actor),
-                insurer_id: matched.beneficiary.insurer_id,
-                beneficiary_id: matched.beneficiary.id,
-                categories,
-                purpose: Purpose::RightsCheck,
-                request_id: context.request_id.to_string(),
-                client_addr: context.client_addr,
-            })
-            .await
-            .map_err(|e| RightsError::Ledger(e.to_string()))?;
+        let disclosure = Disclosure {
+            account_id: actor.session_id.map(|_| actor.account_id),
+            organisation_id: actor.organisation_id,
+            credential: credential(actor),
+            insurer_id: matched.beneficiary.insurer_id,
+            beneficiary_id: matched.beneficiary.id,
+            categories,
+            purpose: Purpose::RightsCheck,
+            request_id: context.request_id.to_string(),
+            client_addr: context.client_addr,
+        };
+        match engagement {
+            Some(e) => self.ledger.record_granting(disclosure, e).await,
+            None => self.ledger.record(disclosure).await,
+        }
+        .map_err(|e| RightsError::Ledger(e.to_string()))?;
         Ok(answer)
     }
 
-    async fn answer_for(
+    /// The answer, and when covered the engagement to store with the disclosure.
+    fn answer_for(
         &self,
         actor: &Actor,
         context: RequestContext,
         request: &RightsRequest,
         matched: &Matched,
-    ) -> Result<RightsAnswer, RightsError> {
+    ) -> Result<(RightsAnswer, Option<EngagementRecord>), RightsError> {
         let regime = regime_on_card(&matched.card, request.domain)?;
         let b = &matched.beneficiary;
         let in_rights = b.valid_from <= request.care_date
             && b.valid_to.is_none_or(|to| request.care_date <= to);
         let regime = regime.filter(|_| in_rights);
         let Some(regime) = regime else {
-            return Ok(RightsAnswer {
+            let answer = RightsAnswer {
                 covered: false,
                 domain: request.domain,
                 care_date: request.care_date,
                 regime: None,
                 engagement: None,
                 valid_until: None,
-            });
+            };
+            return Ok((answer, None));
         };
         let valid_until = request.care_date + Duration::days(ENGAGEMENT_VALID_DAYS);
         let engagement = EngagementRecord {
@@ -427,15 +434,15 @@ impl<'a> RightsCheck<'a> {
             request_id: context.request_id,
             created_at: self.ports.clock.now(),
         };
-        self.ports.store.insert_engagement(&engagement).await?;
-        Ok(RightsAnswer {
+        let answer = RightsAnswer {
             covered: true,
             domain: request.domain,
             care_date: request.care_date,
             regime: Some(regime),
-            engagement: Some(engagement.number),
+            engagement: Some(engagement.number.clone()),
             valid_until: Some(valid_until),
-        })
+        };
+        Ok((answer, Some(engagement)))
     }
 }
 

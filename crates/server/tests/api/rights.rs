@@ -119,6 +119,24 @@ fn amc_of(summary: &DemoSummary, app: &TestApp, row: &DemoCardRow) -> String {
     claims.amc_number
 }
 
+/// The engagements (rights checks answered "covered") stored for `account` today.
+async fn engagements_of(app: &TestApp, account: uuid::Uuid) -> u32 {
+    let now = app.ports.clock.now();
+    app.ports
+        .store
+        .count_engagement_uses(
+            now - time::Duration::days(1),
+            now + time::Duration::days(1),
+            0,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter(|u| u.account_id == account)
+        .map(|u| u.due)
+        .sum()
+}
+
 async fn ledger_size(app: &TestApp) -> u64 {
     app.ports.store.ledger_size().await.unwrap()
 }
@@ -316,6 +334,7 @@ async fn a_ledger_that_cannot_be_written_fails_the_check(backend: Backend) {
     let rows = unique_rows(&summary);
     let row = rows[0];
     let before = ledger_size(&app).await;
+    let engagements = engagements_of(&app, optician.account_id).await;
     app.store.set_ledger_down(true);
     let (status, body) = check(&app, &optician, &by_token(&app, row, "OPTI")).await;
     assert_eq!(status, 503, "{body}");
@@ -324,9 +343,19 @@ async fn a_ledger_that_cannot_be_written_fails_the_check(backend: Backend) {
     assert!(problem.get("engagement").is_none() && problem.get("covered").is_none());
     app.store.set_ledger_down(false);
     assert_eq!(ledger_size(&app).await, before);
-    let (status, _) = check(&app, &optician, &by_token(&app, row, "OPTI")).await;
+    // No payment guarantee without its disclosure on record.
+    assert_eq!(engagements_of(&app, optician.account_id).await, engagements);
+    let (status, body) = check(&app, &optician, &by_token(&app, row, "OPTI")).await;
     assert_eq!(status, 200);
     assert_eq!(ledger_size(&app).await, before + 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["covered"],
+        json!(true)
+    );
+    assert_eq!(
+        engagements_of(&app, optician.account_id).await,
+        engagements + 1
+    );
     app.cleanup().await;
 }
 
