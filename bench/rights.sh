@@ -4,10 +4,13 @@
 # loaded by rempart-bench as a practice machine (an optician's client certificate on the
 # mutual-TLS listener) POSTing real checks (token + the patient's birth date and rank, OPTI,
 # today). /healthz is measured in the same run as the baseline. Every answered check is
-# ledgered (group commit); the script counts the ledger entries afterwards.
+# ledgered (group commit) with its engagement; the script counts both afterwards.
 #
 #   bench/rights.sh [ROWS] [BODIES]     (defaults 1000000 and 20000)
 #   CONCURRENCY=32 DURATION=20 bench/rights.sh
+#   BENCH_CACHE=DIR bench/rights.sh   (keep the generated data set in DIR and copy it from
+#                                      there next time: ~4 minutes saved per run)
+#   BENCH_BIN=path/to/rempart bench/rights.sh   (measure that server binary)
 #   PERF=1 bench/rights.sh     (also records the server with `perf record` for 10 s of the
 #                               first guard-off and guard-on rounds; both flat profiles are
 #                               printed at the end, to compare where the guard's cost goes)
@@ -46,8 +49,9 @@ guard_on_config "$WORK/guard-on.toml" optician
 
 run_load() { # LABEL CONFIG
     start_server "$2"
-    local before
+    local before engagements
     before=$(sql "SELECT COUNT(*) FROM ledger_entries")
+    engagements=$(sql "SELECT COUNT(*) FROM engagements")
     "$LOAD" --url "http://127.0.0.1:$PORT/healthz" --concurrency "$CONCURRENCY" --duration 5 --warmup 1 --label "healthz ($1)"
     if [[ -n "${CPUSTAT:-}" ]]; then
         (sleep 5; perf stat -x, -e task-clock -p "$SERVER_PID" -o "$WORK/cpu-$1.csv" -- sleep 10 >/dev/null 2>&1) &
@@ -59,13 +63,14 @@ run_load() { # LABEL CONFIG
         --client-cert "$WORK/machine/identity.pem" --ca "$DATA/ca/ca.pem" --expect 200 \
         --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 3 --label "rights checks ($1)" --json | tee "$WORK/rights-$1.json"
     stop_server
-    python3 - "$DATA/rempart.sqlite3" "$before" "$WORK/rights-$1.json" "$1" <<'PY'
+    python3 - "$DATA/rempart.sqlite3" "$before" "$WORK/rights-$1.json" "$1" "$engagements" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 after = db.execute("SELECT COUNT(*) FROM ledger_entries").fetchone()[0]
+engagements = db.execute("SELECT COUNT(*) FROM engagements").fetchone()[0] - int(sys.argv[5])
 r = json.loads(open(sys.argv[3]).read().strip().splitlines()[-1])
 print(f"  {sys.argv[4]}: ledger entries written during the run (warm-up included): {after - int(sys.argv[2])}; "
-      f"measured answers: {r['requests']} ok, {r['errors']} not 200")
+      f"engagements: {engagements}; measured answers: {r['requests']} ok, {r['errors']} not 200")
 PY
 }
 
