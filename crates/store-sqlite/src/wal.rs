@@ -37,6 +37,8 @@ impl Checkpointer {
     /// Opens the task's connection and starts it on the current Tokio runtime. `None` when
     /// the connection cannot be opened: the writer's backstop then checkpoints alone.
     pub(crate) async fn start(options: &SqliteConnectOptions) -> Option<Self> {
+        // A checkpoint copying a large WAL takes seconds by design: not a "slow statement".
+        let options = options.clone().disable_statement_logging();
         let mut conn = match options.connect().await {
             Ok(c) => c,
             Err(_) => {

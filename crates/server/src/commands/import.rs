@@ -38,7 +38,7 @@ pub async fn beneficiaries(config: &Config, args: &ImportBeneficiariesArgs) -> a
     let options = ImportOptions {
         full: args.full,
         date,
-        batch_size: usize::try_from(args.batch).unwrap_or(import::DEFAULT_BATCH),
+        batch_size: usize::try_from(args.batch).unwrap_or(import::BULK_BATCH),
         digest: Some(digest),
         ..ImportOptions::default()
     };

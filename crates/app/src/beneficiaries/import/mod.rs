@@ -79,8 +79,15 @@ use std::sync::Arc;
 use time::{Date, Month};
 use uuid::Uuid;
 
-/// Rows per batch (and per transaction) unless told otherwise.
+/// Rows per batch (and per transaction) unless told otherwise: an import through the running
+/// server (`POST …/beneficiary-imports`), which shares the store's one SQLite writer with the
+/// ledger's group commits and keeps each of its transactions short.
 pub const DEFAULT_BATCH: usize = 2_000;
+/// Rows per batch of a bulk import on its own (`rempart import beneficiaries`): a larger
+/// transaction writes each page of the random-key indexes (the NIR blind index) once for
+/// several of its rows instead of once per row — 1,000,000 rows at 29,500 rows/s instead of
+/// 21,000 (docs/benchmarks.md), peak RSS ~215 MiB (a few batches in the pipeline).
+pub const BULK_BATCH: usize = 20_000;
 /// Errors kept in the report; further ones are only counted.
 pub const MAX_ERRORS: usize = 10_000;
 
