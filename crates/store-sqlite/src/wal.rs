@@ -6,11 +6,13 @@
 //! request waiting for the writer waits for the checkpoint too (under rights checks at
 //! 2,000/s: a stall of ~50 ms every ~5 s, which was the whole 99th percentile). Here a task
 //! with its own connection runs a `PASSIVE` checkpoint every [`PERIOD`]: it copies the frames
-//! no reader still needs, beside the writer, never blocking it or a reader. Once the WAL is
-//! fully copied, the writer's next transaction starts it again from the beginning, so the file
-//! stays around one period of writes. The writer's automatic checkpoint stays as a backstop
-//! ([`BACKSTOP_PAGES`]): if this task cannot keep up (a reader pinning an old snapshot, a
-//! burst of writes), the writer checkpoints as it used to.
+//! no reader still needs, beside the writer, never blocking it or a reader. When the WAL is
+//! fully copied and no reader holds a snapshot in it, the writer's next transaction starts it
+//! again from the beginning; under a steady load some reader nearly always does, so the file
+//! grows to the backstop's size and stays there. The writer's automatic checkpoint is that
+//! backstop ([`BACKSTOP_PAGES`]): by then this task has copied almost every frame, so it costs
+//! the writer little, and if this task cannot keep up (a reader pinning an old snapshot, a
+//! burst of writes) the writer checkpoints as it used to.
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row, SqliteConnection};

@@ -171,11 +171,14 @@ pub async fn serve_with(
         let _ = stop_rx.await;
     });
     tokio::pin!(server);
+    // The signal handlers before the readiness: once a caller is told the server is up, a
+    // SIGTERM stops it gracefully (installed later, an early one would kill the process).
+    let signals = shutdown_signal()?;
     on_ready(addr, &access).await?;
 
     tokio::select! {
         result = &mut server => return result.context("the server stopped"),
-        signal = shutdown_signal() => {
+        signal = signals => {
             let name = signal?;
             tracing::info!(signal = name, grace_secs = config.shutdown_grace_secs, "shutting down");
         }
@@ -198,13 +201,16 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT and names it.
-async fn shutdown_signal() -> anyhow::Result<&'static str> {
+/// Installs the SIGTERM and SIGINT handlers now; the future waits for either and names it.
+fn shutdown_signal()
+-> anyhow::Result<impl std::future::Future<Output = anyhow::Result<&'static str>>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
-    }
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    })
 }

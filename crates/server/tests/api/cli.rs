@@ -309,9 +309,9 @@ fn serve_answers_then_stops_on_sigterm() {
         .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
-    assert_eq!(exit.code(), Some(0));
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(exit.code(), Some(0), "{exit:?}: {rest}");
     // JSON logs: one access line for the request, with its route template and request id.
     let access = rest
         .lines()
