@@ -166,9 +166,7 @@ impl LedgerStore for PgStore {
             StoreError::Conflict { constraint } if constraint == INDEX_CONSTRAINT => index_conflict(),
             other => other,
         })?;
-        for g in grants {
-            crate::rights::insert_engagement_in(&mut tx, g).await?;
-        }
+        crate::rights::insert_engagements_in(&mut tx, grants).await?;
         tx.commit().await.map_err(db_err)
     }
     async fn list_ledger_entries(

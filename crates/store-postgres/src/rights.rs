@@ -61,29 +61,51 @@ fn report(row: &PgRow) -> Result<NotMeReportRecord, StoreError> {
     })
 }
 
-/// Inserts one engagement on `conn` (a pooled connection, or a transaction: the ledger stores
-/// the engagements its entries grant in the same transaction).
-pub(crate) async fn insert_engagement_in(
+/// Inserts `engagements` on `conn` in one statement (`UNNEST` of one array per column): a
+/// pooled connection for one, or the ledger's group-commit transaction for the engagements its
+/// entries grant.
+pub(crate) async fn insert_engagements_in(
     conn: &mut PgConnection,
-    e: &EngagementRecord,
+    engagements: &[EngagementRecord],
 ) -> Result<(), StoreError> {
+    if engagements.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
+    let numbers: Vec<&str> = engagements.iter().map(|e| e.number.as_str()).collect();
+    let insurers: Vec<Uuid> = engagements.iter().map(|e| e.insurer_id).collect();
+    let beneficiaries: Vec<Uuid> = engagements.iter().map(|e| e.beneficiary_id).collect();
+    let cards: Vec<Uuid> = engagements.iter().map(|e| e.card_id).collect();
+    let organisations: Vec<Uuid> = engagements.iter().map(|e| e.organisation_id).collect();
+    let actors: Vec<Uuid> = engagements.iter().map(|e| e.actor_id).collect();
+    let domains: Vec<&str> = engagements.iter().map(|e| e.domain.code()).collect();
+    let rates = engagements
+        .iter()
+        .map(|e| rate_bp(e.regime))
+        .collect::<Result<Vec<Option<i32>>, StoreError>>()?;
+    let care_dates: Vec<time::Date> = engagements.iter().map(|e| e.care_date).collect();
+    let valid_until: Vec<time::Date> = engagements.iter().map(|e| e.valid_until).collect();
+    let requests: Vec<Uuid> = engagements.iter().map(|e| e.request_id).collect();
+    let created: Vec<time::OffsetDateTime> =
+        engagements.iter().map(|e| micros(e.created_at)).collect();
     sqlx::query(
         "INSERT INTO engagements (id, number, insurer_id, beneficiary_id, card_id, organisation_id, actor_id, domain, rate_bp, care_date, valid_until, request_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::text[], \
+         $9::int4[], $10::date[], $11::date[], $12::uuid[], $13::timestamptz[])",
     )
-    .bind(e.id)
-    .bind(&e.number)
-    .bind(e.insurer_id)
-    .bind(e.beneficiary_id)
-    .bind(e.card_id)
-    .bind(e.organisation_id)
-    .bind(e.actor_id)
-    .bind(e.domain.code())
-    .bind(rate_bp(e.regime)?)
-    .bind(e.care_date)
-    .bind(e.valid_until)
-    .bind(e.request_id)
-    .bind(micros(e.created_at))
+    .bind(&ids)
+    .bind(&numbers)
+    .bind(&insurers)
+    .bind(&beneficiaries)
+    .bind(&cards)
+    .bind(&organisations)
+    .bind(&actors)
+    .bind(&domains)
+    .bind(&rates)
+    .bind(&care_dates)
+    .bind(&valid_until)
+    .bind(&requests)
+    .bind(&created)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -98,7 +120,7 @@ fn entry_value(entry: u64) -> Result<i64, StoreError> {
 impl RightsStore for PgStore {
     async fn insert_engagement(&self, e: &EngagementRecord) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        insert_engagement_in(&mut conn, e).await
+        insert_engagements_in(&mut conn, std::slice::from_ref(e)).await
     }
 
     async fn find_engagement(
