@@ -71,6 +71,9 @@ pub async fn ledger_appends_store_the_engagements_they_grant_in_the_same_transac
     let grant = |number: &str| {
         crate::rights_cases::engagement(insurer.id, practice.id, number, Regime::PriorApproval)
     };
+    let stored = async |g: &app::rights::EngagementRecord| {
+        store.find_engagement(practice.id, &g.number).await.unwrap()
+    };
     let (g1, g2) = (
         grant("E0000000000000000000A"),
         grant("E0000000000000000000B"),
@@ -81,14 +84,7 @@ pub async fn ledger_appends_store_the_engagements_they_grant_in_the_same_transac
         .unwrap();
     assert_eq!(store.ledger_size().await.unwrap(), 2);
     for g in [&g1, &g2] {
-        assert_eq!(
-            store
-                .find_engagement(practice.id, &g.number)
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(g)
-        );
+        assert_eq!(stored(g).await.as_ref(), Some(g));
     }
     // The entries conflict on their index: the grant is not stored either.
     let g3 = grant("E0000000000000000000C");
@@ -97,13 +93,7 @@ pub async fn ledger_appends_store_the_engagements_they_grant_in_the_same_transac
             .append_ledger_entries(&batch(5, 1), std::slice::from_ref(&g3))
             .await
     ));
-    assert_eq!(
-        store
-            .find_engagement(practice.id, &g3.number)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(stored(&g3).await, None);
     // The grant cannot be stored (its number is taken): the entries are not stored either,
     // and the conflict is the grant's, not the ledger index's.
     let mut taken = grant("E0000000000000000000D");
@@ -115,26 +105,14 @@ pub async fn ledger_appends_store_the_engagements_they_grant_in_the_same_transac
     assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
     assert!(!is_index_conflict(r));
     assert_eq!(store.ledger_size().await.unwrap(), 2);
-    assert_eq!(
-        store
-            .find_engagement(practice.id, &g4.number)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(stored(&g4).await, None);
     // The same entries then go through with a fresh grant.
     store
         .append_ledger_entries(&batch(2, 2), std::slice::from_ref(&g4))
         .await
         .unwrap();
     assert_eq!(store.ledger_size().await.unwrap(), 4);
-    assert_eq!(
-        store
-            .find_engagement(practice.id, &g4.number)
-            .await
-            .unwrap(),
-        Some(g4)
-    );
+    assert_eq!(stored(&g4).await, Some(g4));
 }
 
 pub async fn ledger_append_not_at_the_size_conflicts_and_writes_nothing(store: S) {

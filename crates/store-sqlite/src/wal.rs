@@ -14,8 +14,8 @@
 //! the writer little, and if this task cannot keep up (a reader pinning an old snapshot, a
 //! burst of writes) the writer checkpoints as it used to.
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Row, SqliteConnection};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -55,22 +55,13 @@ impl Checkpointer {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                if let Err(e) = checkpoint(&mut conn).await {
+                let passive = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)");
+                if let Err(e) = passive.execute(&mut conn).await {
                     tracing::warn!(error = %e, "background WAL checkpoint failed");
                 }
             }
         })))
     }
-}
-
-/// One `PASSIVE` checkpoint: answers the WAL's frames and how many are now in the database.
-pub(crate) async fn checkpoint(conn: &mut SqliteConnection) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(&mut *conn)
-        .await?;
-    let log: i64 = row.try_get(1)?;
-    let done: i64 = row.try_get(2)?;
-    Ok((log, done))
 }
 
 #[cfg(test)]
