@@ -13,6 +13,7 @@ use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
+pub use store_sqlite::Workload;
 
 /// What to do when no key-encryption key exists yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +27,20 @@ pub enum MissingKeys {
 /// Opens and migrates the store, opens the key provider and loads the vault, and builds the
 /// production ports (system clock, OS randomness).
 pub async fn open(config: &Config, missing: MissingKeys) -> anyhow::Result<Ports> {
+    open_for(config, missing, Workload::Serving).await
+}
+
+/// [`open`], with the embedded SQLite database's writer tuned for `workload`
+/// (`rempart import beneficiaries` opens it for a bulk load).
+pub async fn open_for(
+    config: &Config,
+    missing: MissingKeys,
+    workload: Workload,
+) -> anyhow::Result<Ports> {
     let rng: Arc<dyn SecureRandom> = Arc::new(OsRandom);
     ensure_dir(&config.data_dir)?;
     let provider = open_provider(config, rng.clone(), missing)?;
-    let store = open_store(config).await?;
+    let store = open_store_for(config, workload).await?;
     let clock = Arc::new(SystemClock);
     let vault = Vault::load(store.as_ref(), provider, rng.clone(), clock.as_ref())
         .await
@@ -104,6 +115,11 @@ pub fn open_pkcs11(config: &Config) -> anyhow::Result<Pkcs11KeyProvider> {
 
 /// Opens the store named by the configuration and applies its migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_for(config, Workload::Serving).await
+}
+
+/// [`open_store`] with the SQLite writer tuned for `workload` (PostgreSQL: no difference).
+pub async fn open_store_for(config: &Config, workload: Workload) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database_url {
         Some(url) => {
             let store = store_postgres::PgStore::connect(url.expose_secret())
@@ -118,7 +134,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         None => {
             ensure_dir(&config.data_dir)?;
             let path = config.sqlite_path();
-            let store = store_sqlite::SqliteStore::open(&path)
+            let store = store_sqlite::SqliteStore::open_for(&path, workload)
                 .await
                 .with_context(|| format!("cannot open the database {}", path.display()))?;
             store

@@ -46,14 +46,36 @@ use uuid::Uuid;
 /// Readers allowed at once (WAL lets them run beside the writer).
 const READERS: u32 = 4;
 
-/// The writer connection's page cache: 8 MiB (`cache_size` in KiB when negative). SQLite
-/// walks the whole page cache at the end of every write transaction
-/// (`pager_end_transaction` → `pcache1TruncateUnsafe`), so a large cache taxes every small
-/// commit (ledger group commits, engagements): with 128 MiB, 18 % of the ledger's append time
-/// went there. Imports lose nothing with the small cache (the OS page cache serves their index
-/// pages: 1M rows in 61.4 s with 8 MiB, 61.0 s with 128 MiB) and keep a lower peak RSS
-/// (46 MiB instead of 179 MiB). docs/benchmarks.md has the runs.
-const WRITER_CACHE: &str = "-8192";
+/// What the writer connection is tuned for.
+///
+/// Its page cache (`cache_size`) is the trade-off. SQLite walks the whole page cache at the
+/// end of every write transaction (`pager_end_transaction` → `pcache1TruncateUnsafe`), so a
+/// large cache taxes every small commit (ledger group commits, engagements): with 128 MiB,
+/// 18 % of the ledger's append time went there. A bulk import commits a few large
+/// transactions instead, and each one touches most pages of the random-key lookup indexes
+/// (member numbers, the NIR blind index): with a cache too small to hold them, SQLite spills
+/// dirty pages into the WAL mid-transaction and reads them back. docs/benchmarks.md has the
+/// runs of both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workload {
+    /// `rempart serve` and every other command: an 8 MiB writer cache.
+    #[default]
+    Serving,
+    /// A bulk load on its own (`rempart import beneficiaries`): a 48 MiB writer cache, which
+    /// holds most of a 20,000-row batch's index pages (1M rows: 29,500 → 35,400 rows/s; the
+    /// peak RSS 270 MiB instead of 200, under the 300 MB target).
+    Bulk,
+}
+
+impl Workload {
+    /// The writer's `cache_size` pragma (KiB when negative).
+    fn writer_cache(self) -> &'static str {
+        match self {
+            Self::Serving => "-8192",
+            Self::Bulk => "-49152",
+        }
+    }
+}
 
 /// A SQLite database file: one writer connection, a pool of readers.
 #[derive(Debug, Clone)]
@@ -66,8 +88,14 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens the database file, creating it if missing (WAL, `busy_timeout` 5 s, foreign
-    /// keys on). Runs nothing else: call [`SqliteStore::migrate`] to create the schema.
+    /// keys on), tuned for serving. Runs nothing else: call [`SqliteStore::migrate`] to create
+    /// the schema.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_for(path, Workload::Serving).await
+    }
+
+    /// [`SqliteStore::open`], with the writer tuned for `workload`.
+    pub async fn open_for(path: &Path, workload: Workload) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -75,11 +103,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        // The writer: its page cache (see WRITER_CACHE), temporary data in memory, and its
+        // The writer: its page cache (see Workload), temporary data in memory, and its
         // own WAL checkpoint only as a backstop: a background task checkpoints (`wal`).
         let writer_options = options
             .clone()
-            .pragma("cache_size", WRITER_CACHE)
+            .pragma("cache_size", workload.writer_cache())
             .pragma("temp_store", "memory")
             .pragma("wal_autocheckpoint", wal::BACKSTOP_PAGES);
         let writer = SqlitePoolOptions::new()
@@ -423,5 +451,34 @@ impl Store for SqliteStore {
 
     async fn sealed_key_counts(&self) -> Result<Vec<SealedKeyCount>, StoreError> {
         keys::sealed_counts(&self.reader).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn writer_cache(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_writer_cache_follows_the_workload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tuning.sqlite3");
+        let serving = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(writer_cache(&serving).await, -8192);
+        drop(serving);
+        let bulk = SqliteStore::open_for(&path, Workload::Bulk).await.unwrap();
+        assert_eq!(writer_cache(&bulk).await, -49152);
+        // The readers keep SQLite's default cache whatever the writer's.
+        let reader: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&bulk.reader)
+            .await
+            .unwrap();
+        assert_eq!(reader, -2000);
     }
 }

@@ -31,7 +31,13 @@ pub async fn beneficiaries(config: &Config, args: &ImportBeneficiariesArgs) -> a
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
 
-    let ports = crate::storage::open(config, crate::storage::MissingKeys::Refuse).await?;
+    // A bulk load on its own: the SQLite writer gets the larger page cache of `Workload::Bulk`.
+    let ports = crate::storage::open_for(
+        config,
+        crate::storage::MissingKeys::Refuse,
+        crate::storage::Workload::Bulk,
+    )
+    .await?;
     let Some(insurer) = ports.store.find_insurer_by_amc(&amc).await? else {
         bail!("no insurer has the AMC number {}", amc.as_str());
     };
