@@ -19,7 +19,7 @@ use crypto::{CardSigningKey, CodeHasher, TokenError};
 use domain::ids::{BirthRank, MemberNumber};
 use domain::money::Rate;
 use domain::rights::{CareDomain, Regime};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 use time::Date;
 
@@ -154,7 +154,7 @@ impl CardIssuer {
             family.len(),
             contract,
             validity,
-            domains_json(&domains)?,
+            domains_text(&domains),
         )?;
         let ReissuedCard {
             record,
@@ -170,11 +170,12 @@ impl CardIssuer {
     }
 
     /// The card record an import stores for a family of `family_size` under `contract`, whose
-    /// domain list (`domains`, from [`card_domains_json`] of that contract, computed once per
-    /// contract) it carries, with the keyed hash of a fresh verification code — but no
-    /// token: nothing takes a card from an import to a counter without printing it, and
-    /// printing ([`export_page`]) signs a new token and draws a new code for every card it
-    /// prints, so a token signed here would be thrown away (it was 15 % of an import's CPU).
+    /// domain list (`domains`, from [`card_domains_text`] of that contract, computed once per
+    /// contract) it carries — but no token and no verification code (an empty `code_hash`,
+    /// which no code matches): nothing takes a card from an import to a counter without
+    /// printing it, and printing ([`export_page`]) signs a new token and draws a new code for
+    /// every card it prints, so a token or a code made here would be thrown away unseen (the
+    /// token was 15 % of an import's CPU; the code a keyed hash and 33 bytes per card).
     #[allow(clippy::too_many_arguments)]
     pub fn issue_unprinted(
         &self,
@@ -186,7 +187,7 @@ impl CardIssuer {
         validity: (Date, Date),
         domains: &str,
     ) -> Result<CardRecord, CardError> {
-        let mut record = self.new_record(
+        self.new_record(
             ports,
             insurer,
             member,
@@ -194,9 +195,7 @@ impl CardIssuer {
             contract,
             validity,
             domains.to_string(),
-        )?;
-        (_, record.code_hash) = fresh_code(ports, &self.hasher, record.id)?;
-        Ok(record)
+        )
     }
 
     /// A card record without its code: the checks every issued card passes.
@@ -248,7 +247,7 @@ impl CardIssuer {
         if card.insurer_id != insurer.id {
             return Err(CardError::Invalid("the card belongs to another insurer"));
         }
-        let domains = parse_domains_json(&card.domains)?;
+        let domains = parse_domains(&card.domains)?;
         sign_and_code(
             ports,
             &self.signer,
@@ -541,40 +540,38 @@ pub fn domains_from_guarantees(json: &str) -> Result<Vec<(CareDomain, Regime)>, 
     Ok(out)
 }
 
-#[derive(Serialize, Deserialize)]
-struct DomainEntry {
-    domain: String,
-    regime: String,
+/// `cards.domains`: `PHAR=100%;MED=100%;…;OPTI=PEC` — each domain's code, `=`, its rate as
+/// printed or `PEC`, separated by `;` (docs/formats.md). The stored domain list of the cards
+/// issued under `contract` (its guarantee table read once).
+pub fn card_domains_text(contract: &ContractRecord) -> Result<String, CardError> {
+    Ok(domains_text(&domains_from_guarantees(
+        &contract.guarantees,
+    )?))
 }
 
-/// `cards.domains`: `[{"domain":"PHAR","regime":"100%"},…,{"domain":"OPTI","regime":"PEC"}]`.
-/// The stored domain list of the cards issued under `contract` (its guarantee table read once).
-pub fn card_domains_json(contract: &ContractRecord) -> Result<String, CardError> {
-    domains_json(&domains_from_guarantees(&contract.guarantees)?)
-}
-
-pub fn domains_json(domains: &[(CareDomain, Regime)]) -> Result<String, CardError> {
-    let list: Vec<DomainEntry> = domains
+/// The `cards.domains` text of `domains`.
+pub fn domains_text(domains: &[(CareDomain, Regime)]) -> String {
+    domains
         .iter()
-        .map(|(d, r)| DomainEntry {
-            domain: d.code().to_string(),
-            regime: r.to_string(),
-        })
-        .collect();
-    serde_json::to_string(&list).map_err(|e| CardError::Domains(e.to_string()))
+        .map(|(d, r)| format!("{}={r}", d.code()))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
-/// Reads `cards.domains` back.
-pub fn parse_domains_json(json: &str) -> Result<Vec<(CareDomain, Regime)>, CardError> {
-    let list: Vec<DomainEntry> =
-        serde_json::from_str(json).map_err(|e| CardError::Domains(e.to_string()))?;
-    list.into_iter()
-        .map(|e| {
-            let d: CareDomain = e
-                .domain
+/// Reads `cards.domains` back (the empty text is no domain).
+pub fn parse_domains(text: &str) -> Result<Vec<(CareDomain, Regime)>, CardError> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(';')
+        .map(|entry| {
+            let (code, regime) = entry
+                .split_once('=')
+                .ok_or_else(|| CardError::Domains("a domain has no regime".into()))?;
+            let d: CareDomain = code
                 .parse()
                 .map_err(|_| CardError::Domains("unknown domain code".into()))?;
-            let r = parse_regime(&e.regime)
+            let r = parse_regime(regime)
                 .ok_or_else(|| CardError::Domains(format!("domain {}: bad regime", d.code())))?;
             Ok((d, r))
         })

@@ -132,7 +132,7 @@ fn token_verifies_with_published_keys_and_carries_the_contract_rates() {
     assert_eq!(card.record.signing_kid, 3);
     assert_eq!(card.record.convention_type, "TP");
     assert_eq!(card.record.routing_criterion, "MDT");
-    assert_eq!(parse_domains_json(&card.record.domains).unwrap().len(), 10);
+    assert_eq!(parse_domains(&card.record.domains).unwrap().len(), 10);
     assert_eq!(card.beneficiaries, family());
     // The token holds no name nor date of birth.
     assert!(!card.token.contains("Hélène") && !card.token.contains("1957"));
@@ -260,7 +260,31 @@ fn regimes_parse_as_printed() {
         assert_eq!(parse_regime(bad), None, "{bad}");
     }
     let d = domains_from_guarantees(GUARANTEES).unwrap();
-    assert_eq!(parse_domains_json(&domains_json(&d).unwrap()).unwrap(), d);
+    assert_eq!(parse_domains(&domains_text(&d)).unwrap(), d);
+}
+
+#[test]
+fn card_domains_are_stored_as_compact_text() {
+    let d = domains_from_guarantees(GUARANTEES).unwrap();
+    let text = domains_text(&d);
+    assert!(text.starts_with("PHAR=100%;MED=150%;"), "{text}");
+    assert!(text.ends_with(";OPTI=PEC;AUDI=PEC"), "{text}");
+    assert_eq!(text.split(';').count(), 10);
+    assert_eq!(parse_domains("").unwrap(), Vec::new());
+    assert_eq!(
+        parse_domains("DENT=12.50%").unwrap(),
+        vec![(
+            CareDomain::Dent,
+            Regime::Rate(Rate::from_basis_points(1250))
+        )]
+    );
+    let err = |t: &str| parse_domains(t).unwrap_err().to_string();
+    assert!(err("PHAR").contains("has no regime"));
+    assert!(err("XXXX=100%").contains("unknown domain code"));
+    assert!(err("PHAR=100").contains("domain PHAR: bad regime"));
+    assert!(err("PHAR=100%;").contains("has no regime"));
+    // The JSON of earlier releases is not read: migration 0032 rewrote it.
+    assert!(parse_domains(r#"[{"domain":"PHAR","regime":"100%"}]"#).is_err());
 }
 
 #[test]
@@ -302,7 +326,7 @@ fn an_unprinted_card_is_the_printed_record_without_a_token_and_export_can_print_
     let c = contract(&ins);
     let member = MemberNumber::parse("100569608635").unwrap();
     let validity = (date!(2026 - 01 - 01), date!(2026 - 12 - 31));
-    let domains = card_domains_json(&c).unwrap();
+    let domains = card_domains_text(&c).unwrap();
     let card = issuer
         .issue_unprinted(&ports, &ins, &member, 2, &c, validity, &domains)
         .unwrap();
@@ -317,7 +341,10 @@ fn an_unprinted_card_is_the_printed_record_without_a_token_and_export_can_print_
         printed.record
     );
     assert_ne!(card.id, printed.record.id);
-    assert_eq!(card.code_hash.len(), 32);
+    // No code until it is printed: no code matches it.
+    assert!(card.code_hash.is_empty());
+    let code = crypto::cards::generate_verification_code(ports.rng.as_ref());
+    assert!(!code_matches(issuer.code_hasher(), &card, code.as_str()));
     // Printing signs a token for it with the contract's rates.
     let again = issuer.reissue(&ports, &ins, &card).unwrap();
     let claims = verify(&again.token, &published(&issuer)).unwrap();

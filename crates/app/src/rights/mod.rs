@@ -632,7 +632,7 @@ pub fn regime_on_card(
     card: &CardRecord,
     domain: CareDomain,
 ) -> Result<Option<Regime>, RightsError> {
-    let domains = crate::cards::parse_domains_json(&card.domains)
+    let domains = crate::cards::parse_domains(&card.domains)
         .map_err(|e| RightsError::Internal(e.to_string()))?;
     Ok(domains
         .into_iter()

@@ -343,7 +343,7 @@ fn export_row(amc: &AmcNumber, card: &IssuedCard) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";")
     };
-    let domains = app::cards::parse_domains_json(&r.domains).unwrap_or_default();
+    let domains = app::cards::parse_domains(&r.domains).unwrap_or_default();
     let mut row = vec![
         r.id.to_string(),
         amc.as_str().to_string(),

@@ -359,7 +359,7 @@ pub async fn import<R: Read + Send + 'static>(
             card_domains: contracts_by_id
                 .iter()
                 .map(|(id, c)| {
-                    let domains = crate::cards::card_domains_json(c).map_err(|e| e.to_string());
+                    let domains = crate::cards::card_domains_text(c).map_err(|e| e.to_string());
                     (*id, domains)
                 })
                 .collect(),
