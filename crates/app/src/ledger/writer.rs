@@ -5,9 +5,8 @@
 //! engagements they grant — in one store transaction and answers each caller; while it writes,
 //! new callers queue up and form the next batch. The task keeps the compact range of the tree
 //! (the roots of the perfect subtrees of `[0, size)`, O(log n)) so that a checkpoint costs one
-//! signature; it is built
-//! from the stored leaf hashes when the task starts and after another process appended (a
-//! `Conflict` on the first index: PostgreSQL with several servers).
+//! signature; it is built from the stored leaf hashes when the task starts and after another
+//! process appended (a `Conflict` on the first index: PostgreSQL with several servers).
 
 use super::encoding::entry_leaf_hash;
 use super::proofs::hash32;

@@ -84,9 +84,10 @@ use uuid::Uuid;
 /// ledger's group commits and keeps each of its transactions short.
 pub const DEFAULT_BATCH: usize = 2_000;
 /// Rows per batch of a bulk import on its own (`rempart import beneficiaries`): a larger
-/// transaction writes each page of the random-key indexes (the NIR blind index) once for
-/// several of its rows instead of once per row — 1,000,000 rows at 29,500 rows/s instead of
-/// 21,000 (docs/benchmarks.md), peak RSS ~215 MiB (a few batches in the pipeline).
+/// transaction writes each page of the random-key lookup indexes once for several of its
+/// rows instead of once per row (docs/benchmarks.md). With the command's 48 MiB writer cache
+/// (`Workload::Bulk`), which holds most of those pages, the peak RSS is ~270 MiB: a few
+/// batches in the pipeline, and the cache.
 pub const BULK_BATCH: usize = 20_000;
 /// Errors kept in the report; further ones are only counted.
 pub const MAX_ERRORS: usize = 10_000;
