@@ -243,6 +243,19 @@ mod tests {
         XChaChaSealer::new(vec![(1, k1), (2, k2)], 2, rng).unwrap()
     }
 
+    /// Every build seals on Poly1305's portable backend (`.cargo/config.toml`): the AVX2 one
+    /// is ~4x slower on fields this short (docs/benchmarks.md). A build without the flag (a
+    /// `RUSTFLAGS` that replaces it, the file removed) fails here rather than only importing
+    /// slower.
+    #[test]
+    #[allow(clippy::assertions_on_constants)] // the constant is the build's configuration
+    fn the_build_seals_on_poly1305s_portable_backend() {
+        assert!(
+            cfg!(poly1305_backend = "soft"),
+            "built without --cfg poly1305_backend=\"soft\" (see .cargo/config.toml)"
+        );
+    }
+
     #[test]
     fn round_trip_opens_what_was_sealed() {
         let s = sealer(1);
