@@ -22,6 +22,8 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
 const INSERT_CHUNK: usize = 64;
 
 /// Inserts `cards` on `conn` (inside the caller's transaction), a few dozen per statement.
+/// The statements stop in place on an error (`OR FAIL`, see `imports`, "No statement
+/// journal"): the caller rolls its transaction back.
 pub(crate) async fn insert_in(
     conn: &mut sqlx::SqliteConnection,
     cards: &[CardRecord],
@@ -29,7 +31,7 @@ pub(crate) async fn insert_in(
     for chunk in cards.chunks(INSERT_CHUNK) {
         let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let sql = format!(
-            "INSERT INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
+            "INSERT OR FAIL INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
              signing_kid, code_hash, created_at) VALUES {}",
             vec![one; chunk.len()].join(", ")
         );
