@@ -18,8 +18,9 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
     tx.commit().await.map_err(db_err)
 }
 
-/// Cards per multi-row INSERT (11 parameters each, well under SQLite's limit).
-const INSERT_CHUNK: usize = 64;
+/// Cards per multi-row INSERT (11 parameters each: 5,632, under SQLite's limit of 32,766);
+/// as many rows a statement as `imports::INSERT_CHUNK`, for the same reason.
+const INSERT_CHUNK: usize = crate::imports::INSERT_CHUNK;
 
 /// Inserts `cards` on `conn` (inside the caller's transaction), a few dozen per statement.
 /// The statements stop in place on an error (`OR FAIL`, see `imports`, "No statement
@@ -35,7 +36,8 @@ pub(crate) async fn insert_in(
              signing_kid, code_hash, created_at) VALUES {}",
             vec![one; chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // Only full chunks stay prepared (see `imports::insert_chunk`).
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == INSERT_CHUNK);
         for c in chunk {
             q = q
                 .bind(c.id)

@@ -22,7 +22,7 @@
 //!
 //! Three stages run at once, each on its own threads, with bounded hand-offs:
 //! 1. a blocking thread reads and validates the CSV into batches (default 2,000 rows, cut at a
-//!    member boundary so a family stays in one batch), at most two batches ahead;
+//!    member boundary so a family stays in one batch), at most one batch ahead;
 //! 2. the import task looks each batch's members up (one query), decides every row, then seals
 //!    the rows (XChaCha20-Poly1305, blind index) and signs the families' cards (Ed25519, code
 //!    hash) on every core (scoped threads over contiguous parts of the batch);
@@ -87,8 +87,8 @@ pub const DEFAULT_BATCH: usize = 2_000;
 /// transaction writes each page of the random-key lookup indexes once for several of its
 /// rows instead of once per row (docs/benchmarks.md). With the command's 48 MiB writer cache
 /// (`Workload::Bulk`), which holds most of those pages, the peak RSS is ~270 MiB: a few
-/// batches in the pipeline, and the cache.
-pub const BULK_BATCH: usize = 20_000;
+/// batches in the pipeline, and the cache (20,000 rows were no faster and ~30 MiB more).
+pub const BULK_BATCH: usize = 15_000;
 /// Errors kept in the report; further ones are only counted.
 pub const MAX_ERRORS: usize = 10_000;
 
@@ -316,7 +316,7 @@ pub async fn import<R: Read + Send + 'static>(
     let contracts_by_id: HashMap<Uuid, ContractRecord> =
         contracts.into_values().map(|c| (c.id, c)).collect();
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
     let batch_size = options.batch_size.max(1);
     let reader_thread = tokio::task::spawn_blocking(move || {
         read_file(reader, on, batch_size, &contract_ids, &tx);
