@@ -45,17 +45,19 @@ fn migration_numbers_are_unique_and_follow_one_another() {
     assert_eq!(numbers, expected);
 }
 
-/// Migration 0032 rewrites the card domains of earlier releases (a JSON list) as the compact
-/// text the application reads, in list order, and leaves rows already compact alone.
-#[tokio::test]
-async fn card_domains_of_earlier_releases_are_rewritten_as_compact_text() {
+/// A new database in `dir` with every migration before `version` applied (foreign keys
+/// enforced or not), and all the migrations, to run the rest.
+async fn migrated_before(
+    dir: &Path,
+    version: i64,
+    foreign_keys: bool,
+) -> (sqlx::SqliteConnection, sqlx::migrate::Migrator) {
     use sqlx::ConnectOptions;
     use sqlx::sqlite::SqliteConnectOptions;
-    let dir = tempfile::tempdir().unwrap();
     let mut conn = SqliteConnectOptions::new()
-        .filename(dir.path().join("m.sqlite3"))
+        .filename(dir.join("m.sqlite3"))
         .create_if_missing(true)
-        .foreign_keys(false)
+        .foreign_keys(foreign_keys)
         .connect()
         .await
         .unwrap();
@@ -64,11 +66,20 @@ async fn card_domains_of_earlier_releases_are_rewritten_as_compact_text() {
     before.migrations = all
         .migrations
         .iter()
-        .filter(|m| m.version < 32)
+        .filter(|m| m.version < version)
         .cloned()
         .collect::<Vec<_>>()
         .into();
     before.run(&mut conn).await.unwrap();
+    (conn, all)
+}
+
+/// Migration 0032 rewrites the card domains of earlier releases (a JSON list) as the compact
+/// text the application reads, in list order, and leaves rows already compact alone.
+#[tokio::test]
+async fn card_domains_of_earlier_releases_are_rewritten_as_compact_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut conn, all) = migrated_before(dir.path(), 32, false).await;
     let json = r#"[{"domain":"PHAR","regime":"100%"},{"domain":"DENT","regime":"12.50%"},{"domain":"OPTI","regime":"PEC"}]"#;
     for (id, domains) in [(1u8, json), (2, "[]"), (3, "PHAR=90%")] {
         sqlx::query(
@@ -110,8 +121,7 @@ async fn table_text(conn: &mut sqlx::SqliteConnection, table: &str, columns: &[&
 /// fails its statement but still fails its transaction, which leaves nothing behind.
 #[tokio::test]
 async fn registry_tables_keep_their_rows_and_check_their_keys_at_commit() {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::{ConnectOptions, Connection};
+    use sqlx::Connection;
     const BENEFICIARY: &[&str] = &[
         "id",
         "insurer_id",
@@ -145,23 +155,7 @@ async fn registry_tables_keep_their_rows_and_check_their_keys_at_commit() {
         "code_hash",
     ];
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = SqliteConnectOptions::new()
-        .filename(dir.path().join("m.sqlite3"))
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .connect()
-        .await
-        .unwrap();
-    let all = sqlx::migrate!("./migrations");
-    let mut before = sqlx::migrate!("./migrations");
-    before.migrations = all
-        .migrations
-        .iter()
-        .filter(|m| m.version < 33)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    before.run(&mut conn).await.unwrap();
+    let (mut conn, all) = migrated_before(dir.path(), 33, true).await;
     for sql in [
         "INSERT INTO organisations (id, kind, name, created_at) VALUES (x'01', 'insurer', 'AMC', '2026-01-01T00:00:00.000000Z')",
         "INSERT INTO insurers (id, amc, name, created_at) VALUES (x'01', '1', 'AMC', '2026-01-01T00:00:00.000000Z')",
