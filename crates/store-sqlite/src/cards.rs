@@ -22,7 +22,8 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
 /// as many rows a statement as `imports::INSERT_CHUNK`, for the same reason.
 const INSERT_CHUNK: usize = crate::imports::INSERT_CHUNK;
 
-/// Inserts `cards` on `conn` (inside the caller's transaction), a few dozen per statement.
+/// Inserts `cards` on `conn` (inside the caller's transaction), up to [`INSERT_CHUNK`] per
+/// statement.
 /// The statements stop in place on an error (`OR FAIL`, see `imports`, "No statement
 /// journal"): the caller rolls its transaction back.
 pub(crate) async fn insert_in(

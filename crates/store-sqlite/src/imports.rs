@@ -1,8 +1,8 @@
 //! Beneficiary imports: the `imports` runs, the batch written in one transaction, and the
 //! lookups an import needs (families by member number, rows a full import did not see).
 //!
-//! Batches use multi-row statements (a few dozen rows per statement) to keep the per-row cost
-//! of the driver low; every statement of a batch runs in the same transaction.
+//! Batches use multi-row statements (up to [`INSERT_CHUNK`] rows per statement) to keep the
+//! per-row cost of the driver low; every statement of a batch runs in the same transaction.
 //!
 //! # No statement journal
 //!
@@ -12,7 +12,7 @@
 //! transaction, which is rolled back), so nothing here needs that journal, and nothing asks for
 //! it: the statements stop in place on a constraint (`OR FAIL`), and the foreign keys of
 //! `beneficiaries` and `cards` are checked at `COMMIT` (`DEFERRABLE INITIALLY DEFERRED`,
-//! migration 0033); a broken key still fails the batch, whole. Together: ~18 % faster imports
+//! migration 0033); a broken key still fails the batch, whole. Together: ~15 % faster imports
 //! (docs/benchmarks.md).
 
 use crate::beneficiaries::from_row;

@@ -24,8 +24,8 @@
 //! 1. a blocking thread reads and validates the CSV into batches (default 2,000 rows, cut at a
 //!    member boundary so a family stays in one batch), at most one batch ahead;
 //! 2. the import task looks each batch's members up (one query), decides every row, then seals
-//!    the rows (XChaCha20-Poly1305, blind index) and signs the families' cards (Ed25519, code
-//!    hash) on every core (scoped threads over contiguous parts of the batch);
+//!    the rows (XChaCha20-Poly1305, blind index) and issues the families' cards (unprinted: see
+//!    "Cards" below) on every core (scoped threads over contiguous parts of the batch);
 //! 3. a writer task applies the previous batch in its transaction meanwhile. One write is in
 //!    flight at a time and batches commit in file order.
 //!
