@@ -1,9 +1,6 @@
 //! Beneficiaries: identifying fields arrive and leave sealed.
 
-use crate::codec::{
-    col, corrupt, date_col, date_text, opt_date_col, opt_date_text, parsed, timestamp_col,
-    timestamp_text,
-};
+use crate::codec::{col, corrupt, date_col, opt_date_col, parsed, timestamp_col};
 use crate::error::db_err;
 use app::store::{BeneficiaryRecord, StoreError};
 use domain::beneficiaries::Quality;
@@ -21,32 +18,7 @@ pub(crate) async fn insert_all(
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db_err)?;
-    for b in rows {
-        sqlx::query(
-            "INSERT INTO beneficiaries (id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, \
-             birth_date_sealed, marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .bind(b.id)
-        .bind(b.insurer_id)
-        .bind(b.member_number.as_str())
-        .bind(i64::from(b.birth_rank.get()))
-        .bind(&b.nir_sealed)
-        .bind(&b.last_name_sealed)
-        .bind(&b.first_name_sealed)
-        .bind(&b.birth_date_sealed)
-        .bind(&b.marital_status_sealed)
-        .bind(b.quality.code())
-        .bind(b.contract_id)
-        .bind(date_text(b.valid_from)?)
-        .bind(opt_date_text(b.valid_to)?)
-        .bind(timestamp_text(b.created_at)?)
-        .bind(timestamp_text(b.updated_at)?)
-        .bind(i64::from(b.nir_index))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    }
+    crate::imports::insert_in(&mut tx, None, rows).await?;
     tx.commit().await.map_err(db_err)
 }
 

@@ -197,9 +197,7 @@ pub(crate) async fn apply_batch(
     batch: &BeneficiaryBatch,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    for chunk in batch.inserts.chunks(INSERT_CHUNK) {
-        insert_chunk(&mut tx, batch.import_id, chunk).await?;
-    }
+    insert_in(&mut tx, Some(batch.import_id), &batch.inserts).await?;
     for b in &batch.updates {
         let done = sqlx::query(
             "UPDATE OR FAIL beneficiaries SET nir_sealed = ?3, last_name_sealed = ?4, first_name_sealed = ?5, birth_date_sealed = ?6, \
@@ -246,9 +244,24 @@ pub(crate) async fn apply_batch(
     tx.commit().await.map_err(db_err)
 }
 
+/// Inserts `rows` on `conn` (inside the caller's transaction), up to [`INSERT_CHUNK`] per
+/// statement, marked with `import_id` when an import writes them. The statements stop in
+/// place on an error (`OR FAIL`, "No statement journal" above): the caller rolls its
+/// transaction back.
+pub(crate) async fn insert_in(
+    conn: &mut SqliteConnection,
+    import_id: Option<Uuid>,
+    rows: &[BeneficiaryRecord],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        insert_chunk(conn, import_id, chunk).await?;
+    }
+    Ok(())
+}
+
 async fn insert_chunk(
     conn: &mut SqliteConnection,
-    import_id: Uuid,
+    import_id: Option<Uuid>,
     rows: &[BeneficiaryRecord],
 ) -> Result<(), StoreError> {
     let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
