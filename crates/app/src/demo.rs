@@ -673,6 +673,30 @@ pub(crate) mod tests {
         }
     }
 
+    fn apply_batch(m: &mut Mem, batch: &crate::store::BeneficiaryBatch) -> Result<(), StoreError> {
+        let present = |m: &Mem, id: Uuid| m.beneficiaries.iter().any(|b| b.id == id);
+        if batch.inserts.iter().any(|b| present(m, b.id))
+            || batch.updates.iter().any(|b| !present(m, b.id))
+        {
+            return Err(StoreError::NotFound);
+        }
+        m.beneficiaries.extend(batch.inserts.iter().cloned());
+        for u in &batch.updates {
+            if let Some(b) = m.beneficiaries.iter_mut().find(|b| b.id == u.id) {
+                let (created_at, nir_index) = (b.created_at, b.nir_index);
+                *b = u.clone();
+                b.created_at = created_at;
+                b.nir_index = nir_index;
+            }
+        }
+        let marked = batch.inserts.iter().chain(&batch.updates).map(|b| b.id);
+        for id in marked.chain(batch.seen.iter().copied()).collect::<Vec<_>>() {
+            m.last_import.insert(id, batch.import_id);
+        }
+        m.cards.extend(batch.cards.iter().cloned());
+        Ok(())
+    }
+
     fn conflict(c: &str) -> StoreError {
         StoreError::Conflict {
             constraint: c.into(),
@@ -876,28 +900,29 @@ pub(crate) mod tests {
             &self,
             batch: &crate::store::BeneficiaryBatch,
         ) -> Result<(), StoreError> {
+            self.with(|m| apply_batch(m, batch))
+        }
+        async fn apply_beneficiary_batches(
+            &self,
+            mut batches: crate::store::BeneficiaryBatches,
+        ) -> Result<usize, StoreError> {
+            let mut all = Vec::new();
+            while let Some(batch) = batches.recv().await {
+                all.push(batch);
+            }
             self.with(|m| {
-                let present = |m: &Mem, id: Uuid| m.beneficiaries.iter().any(|b| b.id == id);
-                if batch.inserts.iter().any(|b| present(m, b.id))
-                    || batch.updates.iter().any(|b| !present(m, b.id))
-                {
-                    return Err(StoreError::NotFound);
-                }
-                m.beneficiaries.extend(batch.inserts.iter().cloned());
-                for u in &batch.updates {
-                    if let Some(b) = m.beneficiaries.iter_mut().find(|b| b.id == u.id) {
-                        let (created_at, nir_index) = (b.created_at, b.nir_index);
-                        *b = u.clone();
-                        b.created_at = created_at;
-                        b.nir_index = nir_index;
+                let saved = (
+                    m.beneficiaries.clone(),
+                    m.last_import.clone(),
+                    m.cards.clone(),
+                );
+                for batch in &all {
+                    if let Err(e) = apply_batch(m, batch) {
+                        (m.beneficiaries, m.last_import, m.cards) = saved;
+                        return Err(e);
                     }
                 }
-                let marked = batch.inserts.iter().chain(&batch.updates).map(|b| b.id);
-                for id in marked.chain(batch.seen.iter().copied()).collect::<Vec<_>>() {
-                    m.last_import.insert(id, batch.import_id);
-                }
-                m.cards.extend(batch.cards.iter().cloned());
-                Ok(())
+                Ok(all.len())
             })
         }
         async fn find_unseen_beneficiaries(

@@ -338,6 +338,9 @@ pub struct BeneficiaryBatch {
     pub cards: Vec<CardRecord>,
 }
 
+/// Where the batches of one transaction arrive (`Store::apply_beneficiary_batches`).
+pub type BeneficiaryBatches = tokio::sync::mpsc::Receiver<BeneficiaryBatch>;
+
 /// Counts of what is stored, for the demo banner and `/readyz` details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StoreCounts {
@@ -426,6 +429,14 @@ pub trait Store:
     ) -> Result<Vec<ImportedBeneficiary>, StoreError>;
     /// Applies one import batch in one transaction: all of it or nothing.
     async fn apply_beneficiary_batch(&self, batch: &BeneficiaryBatch) -> Result<(), StoreError>;
+    /// Applies import batches, as they arrive on `batches`, in one transaction committed when
+    /// the channel closes: every batch received or none (an error rolls back every batch
+    /// already applied, and the batches are invisible to other readers until the commit).
+    /// Returns the number of batches committed.
+    async fn apply_beneficiary_batches(
+        &self,
+        batches: BeneficiaryBatches,
+    ) -> Result<usize, StoreError>;
     /// Up to `limit` beneficiaries of an insurer, by id after `after`, that import `import_id`
     /// did not see and that are in effect on `on` or later (`valid_from <= on` and `valid_to`
     /// open or after `on`): what a full import closes.

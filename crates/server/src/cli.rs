@@ -490,7 +490,8 @@ pub struct ImportBeneficiariesArgs {
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
-    /// Rows per transaction (larger: faster, more memory; the default suits a bulk load).
+    /// Rows per transaction (larger: faster, and a longer hold of the database's write lock;
+    /// the default suits a bulk load; use 2000 while a server writes to the same database).
     #[arg(long, default_value_t = app::beneficiaries::import::BULK_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch: u64,
 

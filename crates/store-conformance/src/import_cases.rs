@@ -1,5 +1,6 @@
 //! Conformance cases of the beneficiary-import methods (issue 3): import runs, families by
-//! member number, the all-or-nothing batch, and the rows a full import did not see.
+//! member number, the all-or-nothing batch, several batches in one transaction, and the rows
+//! a full import did not see.
 // A tests-only crate: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -384,6 +385,167 @@ pub async fn apply_beneficiary_batch_is_all_or_nothing(store: S) {
         store.get_beneficiary(insurer.id, a.id).await.unwrap(),
         update_a
     );
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.beneficiaries, counts.cards), (3, 2));
+}
+
+/// Runs `Store::apply_beneficiary_batches` on its own task, fed through the returned sender.
+fn batches_writer(
+    store: &S,
+) -> (
+    tokio::sync::mpsc::Sender<BeneficiaryBatch>,
+    tokio::task::JoinHandle<Result<usize, StoreError>>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let store = Arc::clone(store);
+    let write = tokio::spawn(async move { store.apply_beneficiary_batches(receiver).await });
+    (sender, write)
+}
+
+pub async fn apply_beneficiary_batches_commits_every_batch_together_when_the_channel_closes(
+    store: S,
+) {
+    let insurer = given_insurer(&*store, "1").await;
+    let c = given_contract(&*store, insurer.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let kept = beneficiary(insurer.id, c.id, "M9", 1);
+    store
+        .insert_beneficiaries(std::slice::from_ref(&kept))
+        .await
+        .unwrap();
+    let import_id = given_import(&*store, insurer.id).await;
+    let batch = |inserts: Vec<BeneficiaryRecord>, updates, seen, cards| BeneficiaryBatch {
+        insurer_id: insurer.id,
+        import_id,
+        inserts,
+        updates,
+        seen,
+        cards,
+    };
+    let first = beneficiary(insurer.id, c.id, "M1", 1);
+    let second = beneficiary(insurer.id, c.id, "M2", 1);
+    let first_card = card(insurer.id, "M1", "2026-01-01", "2026-12-31");
+    // The second batch updates a row the first inserted: the batches see each other.
+    let first_changed = BeneficiaryRecord {
+        first_name_sealed: sealed("changed"),
+        updated_at: at(900),
+        ..first.clone()
+    };
+
+    let (sender, write) = batches_writer(&store);
+    let sends = [
+        batch(
+            vec![first.clone()],
+            Vec::new(),
+            Vec::new(),
+            vec![first_card.clone()],
+        ),
+        batch(
+            vec![second.clone()],
+            vec![first_changed.clone()],
+            Vec::new(),
+            Vec::new(),
+        ),
+        batch(Vec::new(), Vec::new(), vec![kept.id], Vec::new()),
+    ];
+    for b in sends {
+        sender.send(b).await.unwrap();
+    }
+    // The third batch was taken only after the first was applied: applied, not committed.
+    let members = [member("M1"), member("M2"), member("M9")];
+    let seen = store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&seen),
+        vec![kept.id],
+        "nothing visible before the commit"
+    );
+    assert_eq!(seen[0].last_import_id, None);
+    assert_eq!(store.counts().await.unwrap().cards, 0);
+
+    drop(sender);
+    assert_eq!(write.await.unwrap(), Ok(3));
+    assert_eq!(
+        store.get_beneficiary(insurer.id, first.id).await.unwrap(),
+        first_changed
+    );
+    assert_eq!(
+        store.get_beneficiary(insurer.id, second.id).await.unwrap(),
+        second
+    );
+    assert_eq!(store.get_card(first_card.id).await.unwrap(), first_card);
+    let all = store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter().all(|f| f.last_import_id == Some(import_id)),
+        "every row marked"
+    );
+
+    // No batch at all: nothing to do.
+    let (sender, write) = batches_writer(&store);
+    drop(sender);
+    assert_eq!(write.await.unwrap(), Ok(0));
+    assert_eq!(store.counts().await.unwrap().beneficiaries, 3);
+}
+
+pub async fn apply_beneficiary_batches_is_all_or_nothing(store: S) {
+    let insurer = given_insurer(&*store, "1").await;
+    let c = given_contract(&*store, insurer.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let a = beneficiary(insurer.id, c.id, "M1", 1);
+    store
+        .insert_beneficiaries(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    let import_id = given_import(&*store, insurer.id).await;
+    let stored = [a.clone()];
+    let good = |m: &str| BeneficiaryBatch {
+        insurer_id: insurer.id,
+        import_id,
+        inserts: vec![beneficiary(insurer.id, c.id, m, 1)],
+        updates: Vec::new(),
+        seen: vec![a.id],
+        cards: vec![card(insurer.id, m, "2026-01-01", "2026-12-31")],
+    };
+
+    // A later batch updates a row that is not there: the earlier batches go too.
+    let mut missing = good("M3");
+    missing.updates.push(beneficiary(insurer.id, c.id, "M4", 1));
+    let (sender, write) = batches_writer(&store);
+    sender.send(good("M2")).await.unwrap();
+    sender.send(missing).await.unwrap();
+    drop(sender);
+    assert_eq!(write.await.unwrap(), Err(StoreError::NotFound));
+    assert_untouched(&*store, insurer.id, &stored, 0).await;
+    assert_eq!(store.counts().await.unwrap().beneficiaries, 1);
+
+    // A later batch inserts an id an earlier batch of the transaction inserted.
+    let earlier = good("M2");
+    let mut repeat = good("M5");
+    repeat.inserts.push(BeneficiaryRecord {
+        member_number: member("M6"),
+        ..earlier.inserts[0].clone()
+    });
+    let (sender, write) = batches_writer(&store);
+    sender.send(earlier).await.unwrap();
+    sender.send(repeat).await.unwrap();
+    drop(sender);
+    assert!(matches!(
+        write.await.unwrap(),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_untouched(&*store, insurer.id, &stored, 0).await;
+    assert_eq!(store.counts().await.unwrap().beneficiaries, 1);
+
+    // The same two batches, valid, go through whole.
+    let (sender, write) = batches_writer(&store);
+    sender.send(good("M2")).await.unwrap();
+    sender.send(good("M3")).await.unwrap();
+    drop(sender);
+    assert_eq!(write.await.unwrap(), Ok(2));
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.beneficiaries, counts.cards), (3, 2));
 }

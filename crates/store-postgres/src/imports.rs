@@ -8,8 +8,8 @@ use app::store::{
     BeneficiaryBatch, BeneficiaryRecord, ImportRecord, ImportState, ImportedBeneficiary, StoreError,
 };
 use domain::ids::MemberNumber;
-use sqlx::PgPool;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -202,6 +202,33 @@ impl Columns {
 
 pub(crate) async fn apply_batch(pool: &PgPool, batch: &BeneficiaryBatch) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_err)?;
+    apply_in(&mut tx, batch).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Applies the batches received on `batches` in one transaction, committed when the channel
+/// closes (`Store::apply_beneficiary_batches`). The transaction begins with the first batch.
+pub(crate) async fn apply_batches(
+    pool: &PgPool,
+    mut batches: app::store::BeneficiaryBatches,
+) -> Result<usize, StoreError> {
+    let Some(first) = batches.recv().await else {
+        return Ok(0);
+    };
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    apply_in(&mut tx, &first).await?;
+    drop(first);
+    let mut applied = 1;
+    while let Some(batch) = batches.recv().await {
+        apply_in(&mut tx, &batch).await?;
+        applied += 1;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(applied)
+}
+
+/// Writes one batch on `conn`, inside the caller's transaction.
+async fn apply_in(conn: &mut PgConnection, batch: &BeneficiaryBatch) -> Result<(), StoreError> {
     if !batch.inserts.is_empty() {
         let c = Columns::of(&batch.inserts);
         sqlx::query(
@@ -232,7 +259,7 @@ pub(crate) async fn apply_batch(pool: &PgPool, batch: &BeneficiaryBatch) -> Resu
         .bind(&c.created_at)
         .bind(&c.updated_at)
         .bind(&c.nir_index)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     }
@@ -261,7 +288,7 @@ pub(crate) async fn apply_batch(pool: &PgPool, batch: &BeneficiaryBatch) -> Resu
         .bind(&c.valid_from)
         .bind(&c.valid_to)
         .bind(&c.updated_at)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
         if done.rows_affected() != u64::try_from(batch.updates.len()).unwrap_or(u64::MAX) {
@@ -275,10 +302,9 @@ pub(crate) async fn apply_batch(pool: &PgPool, batch: &BeneficiaryBatch) -> Resu
         .bind(batch.insurer_id)
         .bind(batch.import_id)
         .bind(&batch.seen)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     }
-    crate::cards::insert_in(&mut tx, &batch.cards).await?;
-    tx.commit().await.map_err(db_err)
+    crate::cards::insert_in(conn, &batch.cards).await
 }

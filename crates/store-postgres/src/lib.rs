@@ -228,6 +228,13 @@ impl Store for PgStore {
         imports::apply_batch(&self.pool, batch).await
     }
 
+    async fn apply_beneficiary_batches(
+        &self,
+        batches: app::store::BeneficiaryBatches,
+    ) -> Result<usize, StoreError> {
+        imports::apply_batches(&self.pool, batches).await
+    }
+
     async fn find_unseen_beneficiaries(
         &self,
         insurer_id: Uuid,

@@ -30,7 +30,7 @@ pub(crate) async fn insert_in(
     conn: &mut sqlx::SqliteConnection,
     cards: &[CardRecord],
 ) -> Result<(), StoreError> {
-    for chunk in cards.chunks(INSERT_CHUNK) {
+    crate::imports::execute_chunks(conn, cards, |chunk| {
         let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let sql = format!(
             "INSERT OR FAIL INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
@@ -53,9 +53,9 @@ pub(crate) async fn insert_in(
                 .bind(&c.code_hash)
                 .bind(timestamp_text(c.created_at)?);
         }
-        q.execute(&mut *conn).await.map_err(db_err)?;
-    }
-    Ok(())
+        Ok(q)
+    })
+    .await
 }
 
 pub(crate) async fn get(pool: &SqlitePool, id: Uuid) -> Result<CardRecord, StoreError> {

@@ -24,8 +24,10 @@ use app::store::{
     BeneficiaryBatch, BeneficiaryRecord, ImportRecord, ImportState, ImportedBeneficiary, StoreError,
 };
 use domain::ids::MemberNumber;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use time::Date;
 use uuid::Uuid;
 
@@ -197,7 +199,35 @@ pub(crate) async fn apply_batch(
     batch: &BeneficiaryBatch,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    insert_in(&mut tx, Some(batch.import_id), &batch.inserts).await?;
+    apply_in(&mut tx, batch).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Applies the batches received on `batches` in one transaction, committed when the channel
+/// closes (`Store::apply_beneficiary_batches`). The transaction begins with the first batch,
+/// so the writer connection is not held while the import prepares it.
+pub(crate) async fn apply_batches(
+    pool: &SqlitePool,
+    mut batches: app::store::BeneficiaryBatches,
+) -> Result<usize, StoreError> {
+    let Some(first) = batches.recv().await else {
+        return Ok(0);
+    };
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    apply_in(&mut tx, &first).await?;
+    drop(first);
+    let mut applied = 1;
+    while let Some(batch) = batches.recv().await {
+        apply_in(&mut tx, &batch).await?;
+        applied += 1;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(applied)
+}
+
+/// Writes one batch on `conn`, inside the caller's transaction.
+async fn apply_in(conn: &mut SqliteConnection, batch: &BeneficiaryBatch) -> Result<(), StoreError> {
+    insert_in(conn, Some(batch.import_id), &batch.inserts).await?;
     for b in &batch.updates {
         let done = sqlx::query(
             "UPDATE OR FAIL beneficiaries SET nir_sealed = ?3, last_name_sealed = ?4, first_name_sealed = ?5, birth_date_sealed = ?6, \
@@ -217,7 +247,7 @@ pub(crate) async fn apply_batch(
         .bind(opt_date_text(b.valid_to)?)
         .bind(timestamp_text(b.updated_at)?)
         .bind(batch.import_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -238,10 +268,9 @@ pub(crate) async fn apply_batch(
         for id in chunk {
             q = q.bind(*id);
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        q.execute(&mut *conn).await.map_err(db_err)?;
     }
-    crate::cards::insert_in(&mut tx, &batch.cards).await?;
-    tx.commit().await.map_err(db_err)
+    crate::cards::insert_in(conn, &batch.cards).await
 }
 
 /// Inserts `rows` on `conn` (inside the caller's transaction), up to [`INSERT_CHUNK`] per
@@ -253,17 +282,39 @@ pub(crate) async fn insert_in(
     import_id: Option<Uuid>,
     rows: &[BeneficiaryRecord],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        insert_chunk(conn, import_id, chunk).await?;
+    execute_chunks(conn, rows, |chunk| insert_chunk(import_id, chunk)).await
+}
+
+/// Runs one statement per [`INSERT_CHUNK`] rows of `rows` on `conn`, in order, stopping at the
+/// first error. The next statement is built (its values bound) on this task while the
+/// connection's worker thread runs the current one, so the writer does not wait for it.
+pub(crate) async fn execute_chunks<'r, T, F>(
+    conn: &mut SqliteConnection,
+    rows: &'r [T],
+    build: F,
+) -> Result<(), StoreError>
+where
+    F: Fn(&'r [T]) -> Result<Query<'r, Sqlite, SqliteArguments>, StoreError>,
+{
+    let mut chunks = rows.chunks(INSERT_CHUNK);
+    let mut next = chunks.next().map(&build).transpose()?;
+    while let Some(statement) = next.take() {
+        // `biased`: the statement is sent to the worker first, then the next one is built.
+        let (done, built) = tokio::join!(
+            biased;
+            statement.execute(&mut *conn),
+            async { chunks.next().map(&build).transpose() },
+        );
+        done.map_err(db_err)?;
+        next = built?;
     }
     Ok(())
 }
 
-async fn insert_chunk(
-    conn: &mut SqliteConnection,
+fn insert_chunk(
     import_id: Option<Uuid>,
     rows: &[BeneficiaryRecord],
-) -> Result<(), StoreError> {
+) -> Result<Query<'_, Sqlite, SqliteArguments>, StoreError> {
     let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
         "INSERT OR FAIL INTO beneficiaries (id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, \
@@ -294,6 +345,5 @@ async fn insert_chunk(
             .bind(i64::from(b.nir_index))
             .bind(import_id);
     }
-    q.execute(&mut *conn).await.map_err(db_err)?;
-    Ok(())
+    Ok(q)
 }

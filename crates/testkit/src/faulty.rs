@@ -200,6 +200,14 @@ impl Store for FaultyStore {
         self.inner.apply_beneficiary_batch(batch).await
     }
 
+    async fn apply_beneficiary_batches(
+        &self,
+        batches: app::store::BeneficiaryBatches,
+    ) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.apply_beneficiary_batches(batches).await
+    }
+
     async fn find_unseen_beneficiaries(
         &self,
         insurer_id: Uuid,

@@ -173,6 +173,51 @@ async fn imports_then_reimports_as_a_no_op(backend: Backend) {
     app.cleanup().await;
 }
 
+async fn several_batches_share_a_transaction_and_still_see_each_other(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let insurer = insurer(&app).await;
+    let mut lines = generated(1_200, 8);
+    // A repeat, several pipeline batches later but in the same transaction, of a row whose
+    // member is then only in the open transaction: its lookup must wait for the commit.
+    lines.insert(300, lines[10].clone());
+    let options = ImportOptions {
+        full: true,
+        date: Some(date!(2026 - 03 - 31)),
+        batch_size: 600,
+        pipeline_batch: 64,
+        ..ImportOptions::default()
+    };
+    let first = run(&app, &insurer, &lines, &options).await;
+    assert_eq!(
+        (first.read, first.inserted, first.rejected, first.closed),
+        (1_201, 1_200, 1, 0)
+    );
+    let got: Vec<(u64, &str)> = first.errors.iter().map(|e| (e.line, e.field)).collect();
+    assert_eq!(got, vec![(301, "nir")]);
+    let counts = app.ports.store.counts().await.unwrap();
+    assert_eq!(counts.beneficiaries, 1_200);
+    assert!(counts.cards > 400, "one card per family: {}", counts.cards);
+    let before = stored(&app, &insurer, &lines).await;
+
+    app.clock.advance(time::Duration::hours(1));
+    let again = run(&app, &insurer, &lines, &options).await;
+    assert_eq!(
+        (
+            again.inserted,
+            again.updated,
+            again.unchanged,
+            again.rejected,
+            again.closed
+        ),
+        (0, 0, 1_200, 1, 0)
+    );
+    assert_eq!(stored(&app, &insurer, &lines).await, before);
+    assert_eq!(app.ports.store.counts().await.unwrap().cards, counts.cards);
+    app.cleanup().await;
+}
+
 async fn bad_rows_are_reported_and_the_good_ones_imported(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -407,6 +452,7 @@ async fn the_import_api_answers_404_for_an_unknown_amc(backend: Backend) {
 
 backend_tests!(
     imports_then_reimports_as_a_no_op,
+    several_batches_share_a_transaction_and_still_see_each_other,
     bad_rows_are_reported_and_the_good_ones_imported,
     a_changed_file_updates_exactly_the_changed_rows,
     a_full_import_closes_the_missing_at_the_date,
@@ -505,7 +551,15 @@ async fn a_run_killed_with_sigkill_then_rerun_gives_exactly_the_file() {
     assert!(status.success());
 
     let mut child = rempart(&data)
-        .args(["import", "beneficiaries", "--insurer", "880000011"])
+        // Several transactions of several batches in 200,000 rows: kill points vary.
+        .args([
+            "import",
+            "beneficiaries",
+            "--insurer",
+            "880000011",
+            "--batch",
+            "30000",
+        ])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,5 +1,5 @@
 //! Importing an insurer's beneficiary file (the CSV of docs/formats.md): streamed, in
-//! batches, each batch written in one transaction.
+//! batches, written in transactions of whole batches.
 //!
 //! # Semantics
 //!
@@ -21,19 +21,25 @@
 //! # Pipeline and bounded memory
 //!
 //! Three stages run at once, each on its own threads, with bounded hand-offs:
-//! 1. a blocking thread reads and validates the CSV into batches (default 2,000 rows, cut at a
-//!    member boundary so a family stays in one batch), at most one batch ahead;
+//! 1. a blocking thread reads and validates the CSV into batches (at most [`PIPELINE_BATCH`]
+//!    rows, and at most the transaction size; cut at a member boundary so a family stays in
+//!    one batch), at most one batch ahead;
 //! 2. the import task looks each batch's members up (one query), decides every row, then seals
 //!    the rows (XChaCha20-Poly1305, blind index) and issues the families' cards (unprinted: see
 //!    "Cards" below) on every core (scoped threads over contiguous parts of the batch);
-//! 3. a writer task applies the previous batch in its transaction meanwhile. One write is in
-//!    flight at a time and batches commit in file order.
+//! 3. a writer task applies the previous batches meanwhile, in one transaction until it holds
+//!    `batch_size` rows of the file ([`Writer`], `Store::apply_beneficiary_batches`): with the
+//!    command's 100,000, a bulk load writes each page of the random-key indexes once per
+//!    100,000 rows, while only a few 5,000-row batches are in memory. At most one batch waits
+//!    for the writer; transactions commit in file order, the next beginning once the
+//!    previous has committed.
 //!
-//! The lookup of batch N+1 may run while batch N is being written only when the two batches
-//! share no member: the rows a batch writes belong to its own members, so the lookup of
-//! disjoint members reads the same rows before or after that commit. A batch naming a member
-//! of the batch being written waits for that write first. Memory is therefore a handful of
-//! batches whatever the file size.
+//! The lookup of a batch may run while earlier batches are not committed yet only when it
+//! shares no member with them: the rows a batch writes belong to its own members, so the
+//! lookup of disjoint members reads the same rows before or after that commit. A batch naming
+//! a member of an uncommitted batch closes the transaction and waits for its commit first.
+//! Memory is therefore a handful of batches, and the writer's page cache, whatever the file
+//! size.
 //!
 //! Duplicates are found within a batch by a set, and across batches by the database: every
 //! row an import writes (or, in a full import, sees) carries `last_import_id`; a candidate
@@ -45,8 +51,8 @@
 //!
 //! # Killed at any moment
 //!
-//! Every batch (its inserts, updates, markers and cards) commits in one transaction, so a kill
-//! leaves whole batches. A new run is a new import (`imports` row, migration 0011) that reads
+//! Every batch (its inserts, updates, markers and cards) commits whole, in its transaction, so
+//! a kill leaves whole batches. A new run is a new import (`imports` row, migration 0011) that reads
 //! the whole file again: rows the killed run wrote are now identical (unchanged), the rest are
 //! inserted or updated, and a full run re-marks every row it sees with its own id before
 //! closing the unmarked ones. The end state is the file's content whatever the point of the
@@ -79,16 +85,21 @@ use std::sync::Arc;
 use time::{Date, Month};
 use uuid::Uuid;
 
-/// Rows per batch (and per transaction) unless told otherwise: an import through the running
+/// Rows per transaction (one batch each) unless told otherwise: an import through the running
 /// server (`POST …/beneficiary-imports`), which shares the store's one SQLite writer with the
 /// ledger's group commits and keeps each of its transactions short.
 pub const DEFAULT_BATCH: usize = 2_000;
-/// Rows per batch of a bulk import on its own (`rempart import beneficiaries`): a larger
-/// transaction writes each page of the random-key lookup indexes once for several of its
-/// rows instead of once per row (docs/benchmarks.md). With the command's 48 MiB writer cache
-/// (`Workload::Bulk`), which holds most of those pages, the peak RSS is ~270 MiB: a few
-/// batches in the pipeline, and the cache (20,000 rows were no faster and ~30 MiB more).
-pub const BULK_BATCH: usize = 15_000;
+/// Rows per transaction of a bulk import on its own (`rempart import beneficiaries`): a larger
+/// transaction writes each page of the random-key lookup indexes once for more of its rows
+/// (1M rows: 3.7 GB written with 15,000-row transactions, 1.7 GB with 100,000;
+/// docs/benchmarks.md). The memory stays that of a few [`PIPELINE_BATCH`] batches and the
+/// command's 48 MiB writer cache (`Workload::Bulk`): ~230 MiB peak RSS. Each transaction
+/// holds SQLite's write lock for a second or two (docs/formats.md).
+pub const BULK_BATCH: usize = 100_000;
+/// Rows per batch of the pipeline (read, looked up, sealed and sent to the writer together) at
+/// most: a transaction of more rows takes several batches, so that the memory goes to the
+/// writer's page cache rather than to batches in flight (docs/benchmarks.md).
+pub const PIPELINE_BATCH: usize = 5_000;
 /// Errors kept in the report; further ones are only counted.
 pub const MAX_ERRORS: usize = 10_000;
 
@@ -99,8 +110,10 @@ pub struct ImportOptions {
     pub full: bool,
     /// The file's date (default: today by the clock).
     pub date: Option<Date>,
-    /// Rows per transaction.
+    /// Rows of the file per transaction (the last batch may take it up to one batch over).
     pub batch_size: usize,
+    /// Rows per batch of the pipeline, at most (each transaction takes whole batches).
+    pub pipeline_batch: usize,
     /// SHA-256 of the file, hex, when known (recorded with the import).
     pub digest: Option<String>,
     /// The API's `Idempotency-Key` (recorded with the import).
@@ -115,6 +128,7 @@ impl Default for ImportOptions {
             full: false,
             date: None,
             batch_size: DEFAULT_BATCH,
+            pipeline_batch: PIPELINE_BATCH,
             digest: None,
             idempotency_key: None,
             issue_cards: true,
@@ -317,7 +331,7 @@ pub async fn import<R: Read + Send + 'static>(
         contracts.into_values().map(|c| (c.id, c)).collect();
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
-    let batch_size = options.batch_size.max(1);
+    let batch_size = options.pipeline_batch.min(options.batch_size).max(1);
     let reader_thread = tokio::task::spawn_blocking(move || {
         read_file(reader, on, batch_size, &contract_ids, &tx);
     });
@@ -373,23 +387,23 @@ pub async fn import<R: Read + Send + 'static>(
     };
 
     let mut next = first;
-    let mut writing: Option<InFlight> = None;
+    let mut writer = Writer::new(Arc::clone(&ports.store), options.batch_size);
     let outcome: Result<(), ImportError> = async {
         while let Some(chunk) = next {
             let rows = chunk.map_err(ImportError::File)?;
-            ctx.apply_rows(rows, &mut report, &mut writing).await?;
+            ctx.apply_rows(rows, &mut report, &mut writer).await?;
             progress(report.read);
             next = rx.recv().await;
         }
-        finish_write(&mut writing).await?;
+        writer.commit().await?;
         if options.full {
             ctx.close_unseen(&mut report).await?;
         }
         Ok(())
     }
     .await;
-    // On failure, the batch being written (if any) ends before the import is marked.
-    let _ = finish_write(&mut writing).await;
+    // On failure, the batches already sent (whole ones) commit before the import is marked.
+    let _ = writer.commit().await;
     drop(rx);
     let _ = reader_thread.await;
 
@@ -430,21 +444,104 @@ struct Ctx {
     cards: bool,
 }
 
-/// The batch being written while the next one is prepared: its members (a batch naming one
-/// of them waits for the write before looking its members up) and the write itself.
-struct InFlight {
-    members: HashSet<MemberNumber>,
-    write: tokio::task::JoinHandle<Result<(), StoreError>>,
+/// The import's writes: batches go, in file order, to a writer task that applies them in one
+/// transaction (`Store::apply_beneficiary_batches`) until the transaction holds
+/// `rows_per_transaction` rows of the file; the next batch opens the next transaction once
+/// that one has committed. At most one batch waits for the writer.
+struct Writer {
+    store: Arc<dyn crate::store::Store>,
+    rows_per_transaction: usize,
+    pending: Option<Pending>,
 }
 
-/// Waits for the batch being written, if any.
-async fn finish_write(writing: &mut Option<InFlight>) -> Result<(), ImportError> {
-    if let Some(w) = writing.take() {
-        w.write
-            .await
-            .map_err(|_| ImportError::Worker("the batch writer stopped"))??;
+/// A transaction not known to be committed yet.
+struct Pending {
+    /// The members of its batches: a batch naming one of them must see its rows, so its
+    /// lookup waits for the commit.
+    members: HashSet<MemberNumber>,
+    /// Rows of the file its batches were prepared from.
+    rows: usize,
+    /// `None` once the transaction is closed (its last batch sent; committing).
+    sender: Option<tokio::sync::mpsc::Sender<BeneficiaryBatch>>,
+    write: tokio::task::JoinHandle<Result<usize, StoreError>>,
+}
+
+impl Writer {
+    fn new(store: Arc<dyn crate::store::Store>, rows_per_transaction: usize) -> Self {
+        Self {
+            store,
+            rows_per_transaction: rows_per_transaction.max(1),
+            pending: None,
+        }
     }
-    Ok(())
+
+    /// Makes what was written for `members` visible to a lookup: commits the pending
+    /// transaction first when one of its batches names one of them.
+    async fn make_visible(&mut self, members: &[MemberNumber]) -> Result<(), ImportError> {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| members.iter().any(|m| p.members.contains(m)))
+        {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends `batch`, prepared from `rows` rows of the file naming `members`, to the open
+    /// transaction (opening one once the previous has committed), and closes the transaction
+    /// once it holds `rows_per_transaction` rows.
+    async fn send(
+        &mut self,
+        batch: BeneficiaryBatch,
+        members: Vec<MemberNumber>,
+        rows: usize,
+    ) -> Result<(), ImportError> {
+        if self.pending.as_ref().is_some_and(|p| p.sender.is_none()) {
+            self.commit().await?;
+        }
+        let pending = match &mut self.pending {
+            Some(p) => p,
+            None => {
+                let (sender, receiver) = tokio::sync::mpsc::channel(1);
+                let store = Arc::clone(&self.store);
+                self.pending.insert(Pending {
+                    members: HashSet::new(),
+                    rows: 0,
+                    sender: Some(sender),
+                    write: tokio::spawn(
+                        async move { store.apply_beneficiary_batches(receiver).await },
+                    ),
+                })
+            }
+        };
+        let sent = match &pending.sender {
+            Some(sender) => sender.send(batch).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The writer stopped on an error: that error.
+            self.commit().await?;
+            return Err(ImportError::Worker("the batch writer stopped"));
+        }
+        pending.members.extend(members);
+        pending.rows += rows;
+        if pending.rows >= self.rows_per_transaction {
+            pending.sender = None;
+        }
+        Ok(())
+    }
+
+    /// Closes the pending transaction, if any, and waits for its commit.
+    async fn commit(&mut self) -> Result<(), ImportError> {
+        if let Some(mut p) = self.pending.take() {
+            p.sender = None;
+            p.write
+                .await
+                .map_err(|_| ImportError::Worker("the batch writer stopped"))??;
+        }
+        Ok(())
+    }
 }
 
 /// A family member after the batch: the facts a card prints and its clear identity.
@@ -629,12 +726,13 @@ impl Ctx {
         &self,
         rows: Vec<Row>,
         report: &mut ImportReport,
-        writing: &mut Option<InFlight>,
+        writer: &mut Writer,
     ) -> Result<(), ImportError> {
         let shared = &self.shared;
         let insurer_id = shared.insurer.id;
         let now = shared.ports.clock.now();
-        report.read += u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        let read = rows.len();
+        report.read += u64::try_from(read).unwrap_or(u64::MAX);
         let mut good: Vec<(u64, Beneficiary, Uuid)> = Vec::with_capacity(rows.len());
         for row in rows {
             match row.parsed {
@@ -648,13 +746,8 @@ impl Ctx {
             .collect();
         members.sort();
         members.dedup();
-        // A member of the batch being written: its rows must be visible to this lookup.
-        if writing
-            .as_ref()
-            .is_some_and(|w| members.iter().any(|m| w.members.contains(m)))
-        {
-            finish_write(writing).await?;
-        }
+        // A member of a batch not committed yet: its rows must be visible to this lookup.
+        writer.make_visible(&members).await?;
         let stored = shared
             .ports
             .store
@@ -842,14 +935,8 @@ impl Ctx {
             batch.inserts = records;
             batch.cards = cards;
         }
-        // One write in flight: the previous batch commits before this one starts.
-        finish_write(writing).await?;
         if !(batch.inserts.is_empty() && batch.updates.is_empty() && batch.seen.is_empty()) {
-            let store = Arc::clone(&shared.ports.store);
-            *writing = Some(InFlight {
-                members: members.into_iter().collect(),
-                write: tokio::spawn(async move { store.apply_beneficiary_batch(&batch).await }),
-            });
+            writer.send(batch, members, read).await?;
         }
         Ok(())
     }
