@@ -1386,6 +1386,50 @@ pub async fn beneficiary_pages_walk_an_insurer_by_id_and_seals_update(store: S) 
     );
 }
 
+/// Re-sealing more rows than one statement carries (a backend may split them): every row or
+/// none, whichever statement meets the missing row.
+pub async fn update_beneficiary_seals_of_many_rows_is_all_or_nothing(store: S) {
+    let insurer = given_insurer(&*store, "1").await;
+    let c = given_contract(&*store, insurer.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let rows: Vec<BeneficiaryRecord> = (0..1_100)
+        .map(|i| beneficiary(insurer.id, c.id, &format!("M{i}"), 1))
+        .collect();
+    store.insert_beneficiaries(&rows).await.unwrap();
+    let resealed: Vec<BeneficiaryRecord> = rows
+        .iter()
+        .map(|r| BeneficiaryRecord {
+            nir_sealed: sealed("nir-new"),
+            last_name_sealed: sealed("ln-new"),
+            first_name_sealed: sealed("fn-new"),
+            birth_date_sealed: sealed("bd-new"),
+            marital_status_sealed: sealed("ms-new"),
+            nir_index: 7,
+            ..r.clone()
+        })
+        .collect();
+    let mut with_missing = resealed.clone();
+    with_missing.push(beneficiary(insurer.id, c.id, "MABSENT", 1));
+    assert_eq!(
+        store.update_beneficiary_seals(&with_missing).await,
+        Err(StoreError::NotFound)
+    );
+    for r in [&rows[0], &rows[600], &rows[1_099]] {
+        assert_eq!(store.get_beneficiary(insurer.id, r.id).await.unwrap(), *r);
+    }
+    store.update_beneficiary_seals(&resealed).await.unwrap();
+    for r in [&resealed[0], &resealed[600], &resealed[1_099]] {
+        assert_eq!(store.get_beneficiary(insurer.id, r.id).await.unwrap(), *r);
+    }
+    assert_eq!(
+        store
+            .find_beneficiaries_by_nir_index(insurer.id, 7)
+            .await
+            .unwrap()
+            .len(),
+        1_100
+    );
+}
+
 pub async fn practice_pages_and_iban_update(store: S) {
     let mut ps = [
         given_practice(&*store, "750000011").await,

@@ -120,6 +120,7 @@ macro_rules! conformance_suite {
             beneficiaries_are_found_by_nir_index_within_the_insurer,
             delete_beneficiary_erases_one_row_of_its_insurer,
             beneficiary_pages_walk_an_insurer_by_id_and_seals_update,
+            update_beneficiary_seals_of_many_rows_is_all_or_nothing,
             practice_pages_and_iban_update,
             sealed_key_counts_read_the_key_id_of_sealed_headers,
             import_round_trips_and_updates_its_state_and_counts,

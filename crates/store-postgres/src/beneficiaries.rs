@@ -149,28 +149,54 @@ pub(crate) async fn update_seals(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    // One statement for all the rows (arrays through `UNNEST`), not one round trip per row.
+    let mut c = SealColumns::default();
     for b in rows {
-        let done = sqlx::query(
-            "UPDATE beneficiaries SET nir_sealed = $3, last_name_sealed = $4, first_name_sealed = $5, birth_date_sealed = $6, \
-             marital_status_sealed = $7, nir_index = $8 WHERE insurer_id = $1 AND id = $2",
-        )
-        .bind(b.insurer_id)
-        .bind(b.id)
-        .bind(&b.nir_sealed)
-        .bind(&b.last_name_sealed)
-        .bind(&b.first_name_sealed)
-        .bind(&b.birth_date_sealed)
-        .bind(&b.marital_status_sealed)
-        .bind(i64::from(b.nir_index))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        c.insurer_id.push(b.insurer_id);
+        c.id.push(b.id);
+        c.nir.push(b.nir_sealed.clone());
+        c.last_name.push(b.last_name_sealed.clone());
+        c.first_name.push(b.first_name_sealed.clone());
+        c.birth_date.push(b.birth_date_sealed.clone());
+        c.marital_status.push(b.marital_status_sealed.clone());
+        c.nir_index.push(i64::from(b.nir_index));
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let done = sqlx::query(
+        "UPDATE beneficiaries AS b SET nir_sealed = t.nir, last_name_sealed = t.last_name, first_name_sealed = t.first_name, \
+         birth_date_sealed = t.birth_date, marital_status_sealed = t.marital_status, nir_index = t.nir_index \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[], $8::int8[]) \
+         AS t(insurer_id, id, nir, last_name, first_name, birth_date, marital_status, nir_index) \
+         WHERE b.insurer_id = t.insurer_id AND b.id = t.id",
+    )
+    .bind(&c.insurer_id)
+    .bind(&c.id)
+    .bind(&c.nir)
+    .bind(&c.last_name)
+    .bind(&c.first_name)
+    .bind(&c.birth_date)
+    .bind(&c.marital_status)
+    .bind(&c.nir_index)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() != u64::try_from(rows.len()).unwrap_or(u64::MAX) {
+        return Err(StoreError::NotFound);
     }
     tx.commit().await.map_err(db_err)
+}
+
+/// The columns `update_seals` writes, as arrays.
+#[derive(Default)]
+struct SealColumns {
+    insurer_id: Vec<Uuid>,
+    id: Vec<Uuid>,
+    nir: Vec<Vec<u8>>,
+    last_name: Vec<Vec<u8>>,
+    first_name: Vec<Vec<u8>>,
+    birth_date: Vec<Vec<u8>>,
+    marital_status: Vec<Vec<u8>>,
+    nir_index: Vec<i64>,
 }
 
 pub(crate) fn from_row(row: &PgRow) -> Result<BeneficiaryRecord, StoreError> {

@@ -131,25 +131,34 @@ pub(crate) async fn update_seals(
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db_err)?;
-    for b in rows {
-        let done = sqlx::query(
-            "UPDATE beneficiaries SET nir_sealed = ?3, last_name_sealed = ?4, first_name_sealed = ?5, birth_date_sealed = ?6, \
-             marital_status_sealed = ?7, nir_index = ?8 WHERE insurer_id = ?1 AND id = ?2",
-        )
-        .bind(b.insurer_id)
-        .bind(b.id)
-        .bind(&b.nir_sealed)
-        .bind(&b.last_name_sealed)
-        .bind(&b.first_name_sealed)
-        .bind(&b.birth_date_sealed)
-        .bind(&b.marital_status_sealed)
-        .bind(i64::from(b.nir_index))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+    // Up to 512 rows per statement (one round trip to the connection's worker thread each,
+    // not one per row); `OR FAIL`: a failure fails the transaction, which is rolled back.
+    let updated = crate::imports::execute_chunks(&mut tx, rows, |chunk| {
+        let sql = format!(
+            "UPDATE OR FAIL beneficiaries SET nir_sealed = v.column3, last_name_sealed = v.column4, \
+             first_name_sealed = v.column5, birth_date_sealed = v.column6, marital_status_sealed = v.column7, \
+             nir_index = v.column8 FROM (VALUES {}) AS v \
+             WHERE beneficiaries.insurer_id = v.column1 AND beneficiaries.id = v.column2",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(chunk.len() == crate::imports::INSERT_CHUNK);
+        for b in chunk {
+            q = q
+                .bind(b.insurer_id)
+                .bind(b.id)
+                .bind(&b.nir_sealed)
+                .bind(&b.last_name_sealed)
+                .bind(&b.first_name_sealed)
+                .bind(&b.birth_date_sealed)
+                .bind(&b.marital_status_sealed)
+                .bind(i64::from(b.nir_index));
         }
+        Ok(q)
+    })
+    .await?;
+    if updated != u64::try_from(rows.len()).unwrap_or(u64::MAX) {
+        return Err(StoreError::NotFound);
     }
     tx.commit().await.map_err(db_err)
 }

@@ -56,6 +56,7 @@ pub(crate) async fn insert_in(
         Ok(q)
     })
     .await
+    .map(|_| ())
 }
 
 pub(crate) async fn get(pool: &SqlitePool, id: Uuid) -> Result<CardRecord, StoreError> {

@@ -282,22 +282,26 @@ pub(crate) async fn insert_in(
     import_id: Option<Uuid>,
     rows: &[BeneficiaryRecord],
 ) -> Result<(), StoreError> {
-    execute_chunks(conn, rows, |chunk| insert_chunk(import_id, chunk)).await
+    execute_chunks(conn, rows, |chunk| insert_chunk(import_id, chunk))
+        .await
+        .map(|_| ())
 }
 
 /// Runs one statement per [`INSERT_CHUNK`] rows of `rows` on `conn`, in order, stopping at the
-/// first error. The next statement is built (its values bound) on this task while the
-/// connection's worker thread runs the current one, so the writer does not wait for it.
+/// first error, and returns the rows they affected. The next statement is built (its values
+/// bound) on this task while the connection's worker thread runs the current one, so the
+/// writer does not wait for it.
 pub(crate) async fn execute_chunks<'r, T, F>(
     conn: &mut SqliteConnection,
     rows: &'r [T],
     build: F,
-) -> Result<(), StoreError>
+) -> Result<u64, StoreError>
 where
     F: Fn(&'r [T]) -> Result<Query<'r, Sqlite, SqliteArguments>, StoreError>,
 {
     let mut chunks = rows.chunks(INSERT_CHUNK);
     let mut next = chunks.next().map(&build).transpose()?;
+    let mut affected = 0;
     while let Some(statement) = next.take() {
         // `biased`: the statement is sent to the worker first, then the next one is built.
         let (done, built) = tokio::join!(
@@ -305,10 +309,10 @@ where
             statement.execute(&mut *conn),
             async { chunks.next().map(&build).transpose() },
         );
-        done.map_err(db_err)?;
+        affected += done.map_err(db_err)?.rows_affected();
         next = built?;
     }
-    Ok(())
+    Ok(affected)
 }
 
 fn insert_chunk(
