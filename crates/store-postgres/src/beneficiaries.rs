@@ -150,17 +150,7 @@ pub(crate) async fn update_seals(
         return Ok(());
     }
     // One statement for all the rows (arrays through `UNNEST`), not one round trip per row.
-    let mut c = SealColumns::default();
-    for b in rows {
-        c.insurer_id.push(b.insurer_id);
-        c.id.push(b.id);
-        c.nir.push(b.nir_sealed.clone());
-        c.last_name.push(b.last_name_sealed.clone());
-        c.first_name.push(b.first_name_sealed.clone());
-        c.birth_date.push(b.birth_date_sealed.clone());
-        c.marital_status.push(b.marital_status_sealed.clone());
-        c.nir_index.push(i64::from(b.nir_index));
-    }
+    let c = crate::imports::Columns::of(rows);
     let mut tx = pool.begin().await.map_err(db_err)?;
     let done = sqlx::query(
         "UPDATE beneficiaries AS b SET nir_sealed = t.nir, last_name_sealed = t.last_name, first_name_sealed = t.first_name, \
@@ -184,19 +174,6 @@ pub(crate) async fn update_seals(
         return Err(StoreError::NotFound);
     }
     tx.commit().await.map_err(db_err)
-}
-
-/// The columns `update_seals` writes, as arrays.
-#[derive(Default)]
-struct SealColumns {
-    insurer_id: Vec<Uuid>,
-    id: Vec<Uuid>,
-    nir: Vec<Vec<u8>>,
-    last_name: Vec<Vec<u8>>,
-    first_name: Vec<Vec<u8>>,
-    birth_date: Vec<Vec<u8>>,
-    marital_status: Vec<Vec<u8>>,
-    nir_index: Vec<i64>,
 }
 
 pub(crate) fn from_row(row: &PgRow) -> Result<BeneficiaryRecord, StoreError> {

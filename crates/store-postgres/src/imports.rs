@@ -156,30 +156,32 @@ pub(crate) async fn find_unseen(
     rows.iter().map(from_row).collect()
 }
 
-/// The columns of `rows` as arrays, for `UNNEST`.
+/// The columns of `rows` as arrays, for `UNNEST` (also `beneficiaries::update_seals`).
 #[derive(Default)]
-struct Columns {
-    id: Vec<Uuid>,
+pub(crate) struct Columns {
+    pub(crate) insurer_id: Vec<Uuid>,
+    pub(crate) id: Vec<Uuid>,
     member_number: Vec<String>,
     birth_rank: Vec<i16>,
-    nir: Vec<Vec<u8>>,
-    last_name: Vec<Vec<u8>>,
-    first_name: Vec<Vec<u8>>,
-    birth_date: Vec<Vec<u8>>,
-    marital_status: Vec<Vec<u8>>,
+    pub(crate) nir: Vec<Vec<u8>>,
+    pub(crate) last_name: Vec<Vec<u8>>,
+    pub(crate) first_name: Vec<Vec<u8>>,
+    pub(crate) birth_date: Vec<Vec<u8>>,
+    pub(crate) marital_status: Vec<Vec<u8>>,
     quality: Vec<String>,
     contract_id: Vec<Uuid>,
     valid_from: Vec<Date>,
     valid_to: Vec<Option<Date>>,
     created_at: Vec<OffsetDateTime>,
     updated_at: Vec<OffsetDateTime>,
-    nir_index: Vec<i64>,
+    pub(crate) nir_index: Vec<i64>,
 }
 
 impl Columns {
-    fn of(rows: &[BeneficiaryRecord]) -> Self {
+    pub(crate) fn of(rows: &[BeneficiaryRecord]) -> Self {
         let mut c = Columns::default();
         for b in rows {
+            c.insurer_id.push(b.insurer_id);
             c.id.push(b.id);
             c.member_number.push(b.member_number.as_str().to_string());
             c.birth_rank.push(i16::from(b.birth_rank.get()));
