@@ -389,6 +389,56 @@ pub async fn apply_beneficiary_batch_is_all_or_nothing(store: S) {
     assert_eq!((counts.beneficiaries, counts.cards), (3, 2));
 }
 
+/// A batch updating more rows than one statement carries (a backend may split them): every
+/// row or none, whichever statement meets the missing row.
+pub async fn apply_beneficiary_batch_of_many_updates_is_all_or_nothing(store: S) {
+    let insurer = given_insurer(&*store, "1").await;
+    let c = given_contract(&*store, insurer.id, "ESSENTIEL", 1, "2026-01-01", None).await;
+    let rows: Vec<BeneficiaryRecord> = (0..1_100)
+        .map(|i| beneficiary(insurer.id, c.id, &format!("M{i}"), 1))
+        .collect();
+    store.insert_beneficiaries(&rows).await.unwrap();
+    let import_id = given_import(&*store, insurer.id).await;
+    let updates: Vec<BeneficiaryRecord> = rows
+        .iter()
+        .map(|r| BeneficiaryRecord {
+            first_name_sealed: sealed("fn-new"),
+            valid_to: Some(date!(2026 - 06 - 30)),
+            updated_at: at(800),
+            ..r.clone()
+        })
+        .collect();
+    let batch = |updates: Vec<BeneficiaryRecord>| BeneficiaryBatch {
+        insurer_id: insurer.id,
+        import_id,
+        updates,
+        ..BeneficiaryBatch::default()
+    };
+    let mut with_missing = updates.clone();
+    with_missing.push(beneficiary(insurer.id, c.id, "MABSENT", 1));
+    assert_eq!(
+        store.apply_beneficiary_batch(&batch(with_missing)).await,
+        Err(StoreError::NotFound)
+    );
+    for r in [&rows[0], &rows[600], &rows[1_099]] {
+        assert_eq!(store.get_beneficiary(insurer.id, r.id).await.unwrap(), *r);
+    }
+    store
+        .apply_beneficiary_batch(&batch(updates.clone()))
+        .await
+        .unwrap();
+    for r in [&updates[0], &updates[600], &updates[1_099]] {
+        assert_eq!(store.get_beneficiary(insurer.id, r.id).await.unwrap(), *r);
+    }
+    let members: Vec<_> = rows.iter().map(|r| r.member_number.clone()).collect();
+    let marked = store
+        .find_beneficiaries_of_members(insurer.id, &members)
+        .await
+        .unwrap();
+    assert_eq!(marked.len(), 1_100);
+    assert!(marked.iter().all(|f| f.last_import_id == Some(import_id)));
+}
+
 /// Runs `Store::apply_beneficiary_batches` on its own task, fed through the returned sender.
 fn batches_writer(
     store: &S,

@@ -129,6 +129,7 @@ macro_rules! conformance_suite {
             apply_beneficiary_batch_inserts_updates_marks_and_issues_cards,
             apply_beneficiary_batch_update_keeps_identity_columns,
             apply_beneficiary_batch_is_all_or_nothing,
+            apply_beneficiary_batch_of_many_updates_is_all_or_nothing,
             apply_beneficiary_batches_commits_every_batch_together_when_the_channel_closes,
             apply_beneficiary_batches_is_all_or_nothing,
             find_unseen_beneficiaries_pages_rows_in_effect_not_seen,

@@ -228,31 +228,38 @@ pub(crate) async fn apply_batches(
 /// Writes one batch on `conn`, inside the caller's transaction.
 async fn apply_in(conn: &mut SqliteConnection, batch: &BeneficiaryBatch) -> Result<(), StoreError> {
     insert_in(conn, Some(batch.import_id), &batch.inserts).await?;
-    for b in &batch.updates {
-        let done = sqlx::query(
-            "UPDATE OR FAIL beneficiaries SET nir_sealed = ?3, last_name_sealed = ?4, first_name_sealed = ?5, birth_date_sealed = ?6, \
-             marital_status_sealed = ?7, quality = ?8, contract_id = ?9, valid_from = ?10, valid_to = ?11, updated_at = ?12, \
-             last_import_id = ?13 WHERE insurer_id = ?1 AND id = ?2",
-        )
-        .bind(b.insurer_id)
-        .bind(b.id)
-        .bind(&b.nir_sealed)
-        .bind(&b.last_name_sealed)
-        .bind(&b.first_name_sealed)
-        .bind(&b.birth_date_sealed)
-        .bind(&b.marital_status_sealed)
-        .bind(b.quality.code())
-        .bind(b.contract_id)
-        .bind(date_text(b.valid_from)?)
-        .bind(opt_date_text(b.valid_to)?)
-        .bind(timestamp_text(b.updated_at)?)
-        .bind(batch.import_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+    // Up to 512 rows per statement, like the inserts (not one round trip per row).
+    let updated = execute_chunks(conn, &batch.updates, |chunk| {
+        let sql = format!(
+            "UPDATE OR FAIL beneficiaries SET nir_sealed = v.column3, last_name_sealed = v.column4, \
+             first_name_sealed = v.column5, birth_date_sealed = v.column6, marital_status_sealed = v.column7, \
+             quality = v.column8, contract_id = v.column9, valid_from = v.column10, valid_to = v.column11, \
+             updated_at = v.column12, last_import_id = v.column13 FROM (VALUES {}) AS v \
+             WHERE beneficiaries.insurer_id = v.column1 AND beneficiaries.id = v.column2",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == INSERT_CHUNK);
+        for b in chunk {
+            q = q
+                .bind(b.insurer_id)
+                .bind(b.id)
+                .bind(&b.nir_sealed)
+                .bind(&b.last_name_sealed)
+                .bind(&b.first_name_sealed)
+                .bind(&b.birth_date_sealed)
+                .bind(&b.marital_status_sealed)
+                .bind(b.quality.code())
+                .bind(b.contract_id)
+                .bind(date_text(b.valid_from)?)
+                .bind(opt_date_text(b.valid_to)?)
+                .bind(timestamp_text(b.updated_at)?)
+                .bind(batch.import_id);
         }
+        Ok(q)
+    })
+    .await?;
+    if updated != u64::try_from(batch.updates.len()).unwrap_or(u64::MAX) {
+        return Err(StoreError::NotFound);
     }
     for chunk in batch.seen.chunks(ID_CHUNK) {
         let sql = format!(
