@@ -139,10 +139,9 @@ pub(crate) async fn update_seals(
              first_name_sealed = v.column5, birth_date_sealed = v.column6, marital_status_sealed = v.column7, \
              nir_index = v.column8 FROM (VALUES {}) AS v \
              WHERE beneficiaries.insurer_id = v.column1 AND beneficiaries.id = v.column2",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            crate::imports::values_rows(8, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .persistent(chunk.len() == crate::imports::INSERT_CHUNK);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in chunk {
             q = q
                 .bind(b.insurer_id)

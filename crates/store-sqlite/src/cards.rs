@@ -18,12 +18,9 @@ pub(crate) async fn insert_all(pool: &SqlitePool, cards: &[CardRecord]) -> Resul
     tx.commit().await.map_err(db_err)
 }
 
-/// Cards per multi-row INSERT (11 parameters each: 5,632, under SQLite's limit of 32,766);
-/// as many rows a statement as `imports::INSERT_CHUNK`, for the same reason.
-const INSERT_CHUNK: usize = crate::imports::INSERT_CHUNK;
-
-/// Inserts `cards` on `conn` (inside the caller's transaction), up to [`INSERT_CHUNK`] per
-/// statement.
+/// Inserts `cards` on `conn` (inside the caller's transaction), up to
+/// `imports::INSERT_CHUNK` per statement (11 parameters each: 5,632, under SQLite's limit of
+/// 32,766).
 /// The statements stop in place on an error (`OR FAIL`, see `imports`, "No statement
 /// journal"): the caller rolls its transaction back.
 pub(crate) async fn insert_in(
@@ -31,14 +28,12 @@ pub(crate) async fn insert_in(
     cards: &[CardRecord],
 ) -> Result<(), StoreError> {
     crate::imports::execute_chunks(conn, cards, |chunk| {
-        let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let sql = format!(
             "INSERT OR FAIL INTO cards (id, insurer_id, member_number, convention_type, routing_criterion, valid_from, valid_to, domains, \
              signing_kid, code_hash, created_at) VALUES {}",
-            vec![one; chunk.len()].join(", ")
+            crate::imports::values_rows(11, chunk.len())
         );
-        // Only full chunks stay prepared (see `imports::insert_chunk`).
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == INSERT_CHUNK);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for c in chunk {
             q = q
                 .bind(c.id)

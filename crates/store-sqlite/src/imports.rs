@@ -236,9 +236,9 @@ async fn apply_in(conn: &mut SqliteConnection, batch: &BeneficiaryBatch) -> Resu
              quality = v.column8, contract_id = v.column9, valid_from = v.column10, valid_to = v.column11, \
              updated_at = v.column12, last_import_id = v.column13 FROM (VALUES {}) AS v \
              WHERE beneficiaries.insurer_id = v.column1 AND beneficiaries.id = v.column2",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            values_rows(13, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == INSERT_CHUNK);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in chunk {
             q = q
                 .bind(b.insurer_id)
@@ -306,15 +306,20 @@ pub(crate) async fn execute_chunks<'r, T, F>(
 where
     F: Fn(&'r [T]) -> Result<Query<'r, Sqlite, SqliteArguments>, StoreError>,
 {
+    // Only full chunks are kept prepared: the last chunk has any size, and the connection's
+    // statement cache would otherwise fill with big statements used once.
+    let prepare = |chunk: &'r [T]| {
+        build(chunk).map(|statement| statement.persistent(chunk.len() == INSERT_CHUNK))
+    };
     let mut chunks = rows.chunks(INSERT_CHUNK);
-    let mut next = chunks.next().map(&build).transpose()?;
+    let mut next = chunks.next().map(prepare).transpose()?;
     let mut affected = 0;
     while let Some(statement) = next.take() {
         // `biased`: the statement is sent to the worker first, then the next one is built.
         let (done, built) = tokio::join!(
             biased;
             statement.execute(&mut *conn),
-            async { chunks.next().map(&build).transpose() },
+            async { chunks.next().map(prepare).transpose() },
         );
         affected += done.map_err(db_err)?.rows_affected();
         next = built?;
@@ -322,20 +327,24 @@ where
     Ok(affected)
 }
 
+/// The `VALUES` rows of a multi-row statement: `rows` groups of `columns` placeholders,
+/// `(?, ?), (?, ?)`.
+pub(crate) fn values_rows(columns: usize, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; columns].join(", "));
+    vec![one; rows].join(", ")
+}
+
 fn insert_chunk(
     import_id: Option<Uuid>,
     rows: &[BeneficiaryRecord],
 ) -> Result<Query<'_, Sqlite, SqliteArguments>, StoreError> {
-    let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
         "INSERT OR FAIL INTO beneficiaries (id, insurer_id, member_number, birth_rank, nir_sealed, last_name_sealed, first_name_sealed, \
          birth_date_sealed, marital_status_sealed, quality, contract_id, valid_from, valid_to, created_at, updated_at, nir_index, \
          last_import_id) VALUES {}",
-        vec![one; rows.len()].join(", ")
+        values_rows(17, rows.len())
     );
-    // Only full chunks are kept prepared: a batch's last chunk has any size, and the
-    // connection's statement cache would otherwise fill with big statements used once.
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(rows.len() == INSERT_CHUNK);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in rows {
         q = q
             .bind(b.id)

@@ -82,10 +82,9 @@ async fn insert_chunk(
     conn: &mut SqliteConnection,
     rows: &[LedgerEntryRecord],
 ) -> Result<(), StoreError> {
-    let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
         "INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES {}",
-        vec![one; rows.len()].join(", ")
+        crate::imports::values_rows(13, rows.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for e in rows {
